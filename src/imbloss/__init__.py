@@ -1,0 +1,1 @@
+"""imbloss: losses for imbalanced classification."""

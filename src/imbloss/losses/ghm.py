@@ -1,0 +1,233 @@
+"""GHM-C: the gradient harmonizing classification loss.
+
+Li, Liu and Wang, "Gradient Harmonized Single-stage Detector", AAAI 2019
+(https://arxiv.org/abs/1811.05181).
+
+Each example's loss is divided by how crowded its gradient norm ``g`` is. The
+interval [0, 1] is cut into ``bins`` equal bins (edges ``arange(bins + 1) / bins``,
+the last one raised by 1e-6, as in mmdetection) and, without gradient::
+
+    beta_i = tot / (R_b(i) * n)
+
+where ``b(i)`` is the bin of ``g_i``, ``R_b`` the number of kept positions in that
+bin (or its moving average, below), ``tot`` the number of kept (not ignored)
+positions and ``n`` the number of bins that are non-empty in this batch.
+
+Two forms:
+
+* softmax (default; our adaptation to multi-class targets): ``g = 1 - p_t``, the size
+  of the true-class component of the cross-entropy gradient w.r.t. the logits, and
+  ``L_i = - w_{y_i} * beta_i * log p_t,i``. ``reduction="mean"`` divides by the sum
+  of ``w_y`` over kept positions, as :func:`imbloss.losses.core.reduce_weighted`
+  (and ``F.cross_entropy``) do, so with ``bins=1`` and ``momentum=0`` this is
+  exactly ``F.cross_entropy``.
+* sigmoid (``use_sigmoid=True``): float 0/1 (or soft) targets of the logits' shape,
+  ``g = |sigmoid(z) - y|`` per element and ``L = w_c * beta * BCE-with-logits``; the
+  mean divides by the number of kept elements (by the sum of ``w_c`` over them when
+  ``weight`` is given). With ``weight=None`` this gives the numbers of mmdetection's
+  ``GHMC`` (``mmdet/models/losses/ghm_loss.py``) for the same ``bins`` and
+  ``momentum``; its ``label_weight`` mask is expressed here by putting
+  ``ignore_index`` in the target. mmdet's integer-label input (expanded to one-hot)
+  is not taken: pass the one-hot targets.
+
+Moving average (``momentum > 0``), as in mmdetection: a bin's average is updated only
+in a batch where the bin is non-empty, ``acc_b <- momentum * acc_b + (1 - momentum) * R_b``,
+and ``beta`` uses ``acc_b`` in place of ``R_b``. ``acc_b`` starts at zero, which
+inflates the early weights by up to ``1 / (1 - momentum)``; ``bias_correction=True``
+divides ``acc_b`` by ``1 - momentum ** t_b``, with ``t_b`` the number of updates bin
+``b`` has had (a per-bin Adam-style correction), so at a bin's first update the
+corrected average equals the raw count.
+
+Under ``torch.distributed`` with more than one process, the bin counts and ``tot``
+are summed over all processes before the update, so every rank sees the density of
+the global batch and holds the same moving average. Every rank must then call
+``forward`` the same number of times (it is a collective).
+
+The module is stateful: ``acc_sum`` (moving averages), ``steps`` (updates per bin)
+and ``last_counts`` (the latest batch's bin counts, global under distributed) are
+buffers, so ``state_dict()`` and ``.to()`` carry them. They are updated on every call,
+in training and evaluation mode alike, as in mmdetection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_class_vector, check_range, check_reduction, check_softmax_inputs
+from .core import flatten_softmax_inputs, reduce_weighted
+
+
+def _compute_dtype(logits: torch.Tensor) -> torch.dtype:
+    """float32 for half, bfloat16 and float32 logits; float64 stays float64."""
+    return torch.promote_types(logits.dtype, torch.float32)
+
+
+def _check_sigmoid_inputs(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> None:
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point() or logits.dim() < 1:
+        raise ValueError(
+            "logits must be a floating-point tensor with at least one dimension; got "
+            + (
+                f"dtype {logits.dtype}, shape {tuple(logits.shape)}"
+                if isinstance(logits, torch.Tensor)
+                else type(logits).__name__
+            )
+        )
+    if not isinstance(target, torch.Tensor) or not target.is_floating_point():
+        dtype = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
+        raise ValueError(
+            f"with use_sigmoid=True target must be a floating-point tensor of 0/1 labels; got "
+            f"{dtype} (for integer class indices use the softmax form, use_sigmoid=False)"
+        )
+    if target.shape != logits.shape:
+        raise ValueError(
+            f"with use_sigmoid=True target must have the shape of logits {tuple(logits.shape)}; "
+            f"got {tuple(target.shape)}"
+        )
+    kept = target[target != ignore_index]
+    if kept.numel():
+        lo, hi = float(kept.min()), float(kept.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                f"target contains {lo if lo < 0 else hi}; expected values in [0, 1] "
+                f"or ignore_index={ignore_index}"
+            )
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+class GHMCLoss(nn.Module):
+    """Gradient harmonized classification loss (GHM-C), softmax or sigmoid form.
+
+    See the module docstring for the formula, the moving average and the
+    distributed behaviour.
+
+    Args:
+        bins: number of equal-width bins of the gradient norm over [0, 1] (int >= 1).
+        momentum: moving-average factor of the bin counts, in [0, 1); 0 uses each
+            batch's own counts.
+        use_sigmoid: False for the softmax form (integer class targets, like
+            ``F.cross_entropy``), True for the sigmoid form (float targets of the
+            logits' shape, like mmdetection's ``GHMC``).
+        bias_correction: divide each bin's moving average by ``1 - momentum ** t_b``.
+        weight: per-class weight of length C (the class axis is dim 1; 1-D sigmoid
+            logits are one class), or None.
+        ignore_index: target value whose positions (softmax) or elements (sigmoid)
+            add nothing and are not counted in the bins.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """
+
+    def __init__(
+        self,
+        bins: int = 10,
+        momentum: float = 0.75,
+        *,
+        use_sigmoid: bool = False,
+        bias_correction: bool = False,
+        weight: torch.Tensor | Sequence[float] | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+            raise ValueError(f"bins={bins!r} is not valid; expected an int >= 1")
+        check_range("momentum", float(momentum), 0.0, 1.0, hi_open=True)
+        check_reduction(reduction)
+        self.bins = bins
+        self.momentum = float(momentum)
+        self.use_sigmoid = bool(use_sigmoid)
+        self.bias_correction = bool(bias_correction)
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.register_buffer("weight", check_class_vector(weight, None, "weight"))
+        edges = torch.arange(bins + 1, dtype=torch.float32) / bins
+        # bucketize against the inner edges puts g in bin i iff edges[i] <= g < edges[i + 1],
+        # mmdetection's rule (its last edge, 1 + 1e-6, lies above every g).
+        self.register_buffer("inner_edges", edges[1:-1], persistent=False)
+        self.register_buffer("acc_sum", torch.zeros(bins))
+        self.register_buffer("steps", torch.zeros(bins, dtype=torch.long))
+        self.register_buffer("last_counts", torch.zeros(bins, dtype=torch.long))
+
+    def extra_repr(self) -> str:
+        return (
+            f"bins={self.bins}, momentum={self.momentum}, use_sigmoid={self.use_sigmoid}, "
+            f"bias_correction={self.bias_correction}, ignore_index={self.ignore_index}, "
+            f"reduction={self.reduction!r}"
+        )
+
+    @torch.no_grad()
+    def _harmonize(self, g: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """Update the bin statistics with the kept ``g`` and return ``beta`` for every ``g``.
+
+        ``g`` and ``keep`` are 1-D. Ignored positions get a finite ``beta`` that the
+        caller multiplies by zero.
+        """
+        idx = torch.bucketize(g, self.inner_edges.to(g.dtype), right=True)
+        counts = torch.zeros(self.bins + 1, dtype=torch.long, device=g.device)
+        counts[: self.bins].scatter_add_(0, idx, keep.long())
+        counts[self.bins] = keep.sum()
+        if _distributed():
+            dist.all_reduce(counts)
+        counts, tot = counts[: self.bins], counts[self.bins]
+
+        hit = counts > 0
+        mmt = self.momentum
+        self.acc_sum.copy_(torch.where(hit, mmt * self.acc_sum + (1 - mmt) * counts, self.acc_sum))
+        self.steps += hit
+        self.last_counts.copy_(counts)
+
+        density = self.acc_sum
+        if self.bias_correction:
+            density = density / (1 - mmt ** self.steps.clamp(min=1))
+        per_bin = tot / torch.where(hit, density, torch.ones_like(density))
+        per_bin = torch.where(hit, per_bin, torch.zeros_like(per_bin)) / hit.sum().clamp(min=1)
+        return per_bin.to(g.dtype)[idx]
+
+    def _class_weight(
+        self, num_classes: int, dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor | None:
+        weight = check_class_vector(self.weight, num_classes, "weight")
+        return None if weight is None else weight.to(device=device, dtype=dtype)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """GHM-C loss of ``logits`` against ``target``; updates the bin statistics."""
+        if self.use_sigmoid:
+            return self._forward_sigmoid(logits, target)
+        return self._forward_softmax(logits, target)
+
+    def _forward_softmax(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        check_softmax_inputs(logits, target, self.ignore_index)
+        dtype = _compute_dtype(logits)
+        z, y = flatten_softmax_inputs(logits.to(dtype), target)
+        keep = y != self.ignore_index
+        y_safe = torch.where(keep, y, torch.zeros_like(y))
+        log_pt = torch.log_softmax(z, dim=1).gather(1, y_safe[:, None]).squeeze(1)
+        beta = self._harmonize(1 - log_pt.detach().exp(), keep)
+
+        w_keep = keep.to(dtype)
+        weight = self._class_weight(z.shape[1], dtype, z.device)
+        if weight is not None:
+            w_keep = weight[y_safe] * w_keep
+        return reduce_weighted(-log_pt * beta * w_keep, w_keep, self.reduction, target.shape)
+
+    def _forward_sigmoid(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        _check_sigmoid_inputs(logits, target, self.ignore_index)
+        dtype = _compute_dtype(logits)
+        z = logits.to(dtype)
+        keep = target != self.ignore_index
+        y = torch.where(keep, target.to(dtype), torch.zeros((), dtype=dtype, device=z.device))
+        g = (z.detach().sigmoid() - y).abs()
+        beta = self._harmonize(g.reshape(-1), keep.reshape(-1)).reshape(z.shape)
+
+        w_keep = keep.to(dtype)
+        weight = self._class_weight(z.shape[1] if z.dim() > 1 else 1, dtype, z.device)
+        if weight is not None:
+            w_keep = w_keep * weight.reshape((-1,) + (1,) * max(z.dim() - 2, 0))
+        per_element = F.binary_cross_entropy_with_logits(z, y, reduction="none") * beta * w_keep
+        return reduce_weighted(per_element, w_keep, self.reduction, z.shape)
