@@ -29,3 +29,19 @@ bench: venv
 
 clean:
 	rm -rf _build
+
+# --- the book: scripts/build_book.py executes every notebook once with papermill ---------
+# (PROFILE=ci|full) into _build/executed/$(PROFILE)/, then builds _build/html with
+# `jupyter-book build -W --keep-going` from those copies.
+.PHONY: book book-html book-urls
+
+book: venv
+	$(PY) scripts/build_book.py --profile $(PROFILE)
+
+# rebuild _build/html from the executed notebooks of the last `make book`
+book-html: venv
+	$(PY) scripts/build_book.py --profile $(PROFILE) --html-only
+
+# after changing repository.url in _config.yml: rewrite the Colab badges and install lines
+book-urls: venv
+	$(PY) scripts/build_book.py --sync-urls

@@ -1,0 +1,281 @@
+"""Build the book: execute every notebook once with papermill, then build the HTML from the copies.
+
+    python scripts/build_book.py [--profile ci|full] [--reuse] [--no-html]
+    python scripts/build_book.py --html-only        # rebuild _build/html from the executed copies
+    python scripts/build_book.py --sync-urls        # rewrite Colab badges / install lines
+    python scripts/build_book.py --strip            # clear outputs before committing
+
+Steps (paths relative to the repository root):
+
+1. Execute the notebooks of ``_toc.yml`` in its order with papermill (kernel ``python3`` of
+   this interpreter, working directory ``notebooks/``, parameter ``PROFILE``) into
+   ``_build/executed/<profile>/``. A failing cell stops the build (exit status 1); the
+   partly executed copy is kept there to read the traceback. ``--reuse`` keeps copies that
+   are newer than their notebook and than every file of ``src/imbloss``.
+2. Stage ``_config.yml``, ``_toc.yml``, ``book/`` and the executed notebooks under
+   ``_build/source/``, appending one autodoc section per public module of ``imbloss`` to
+   the staged ``book/api.md``.
+3. ``jupyter-book build _build/source --path-output . -W --keep-going --all`` into a fresh
+   ``_build/html``: warnings are errors, so a broken reference, citation, glue key or
+   docstring fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+SOURCE = BUILD / "source"
+HTML = BUILD / "html"
+KERNEL = "python3"
+COLAB_URL_RE = re.compile(r"https://colab\.research\.google\.com/github/[^)\s\"']+")
+INSTALL_URL_RE = re.compile(r"git\+https://github\.com/[^\s\"']+")
+
+
+def executed_dir(profile: str) -> Path:
+    return BUILD / "executed" / profile
+
+
+def load_yaml(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+
+
+def toc_files() -> list[Path]:
+    """Every file of ``_toc.yml`` in reading order, with its suffix (.md or .ipynb)."""
+    toc = load_yaml("_toc.yml")
+    names: list[str] = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("sections", []))
+            walk(entry.get("chapters", []))
+
+    walk(toc.get("parts", []))
+    walk(toc.get("chapters", []))
+    files = []
+    for name in names:
+        found = [p for p in (ROOT / f"{name}.md", ROOT / f"{name}.ipynb") if p.exists()]
+        if len(found) != 1:
+            raise SystemExit(f"_toc.yml entry {name!r}: expected one of {name}.md / {name}.ipynb")
+        files.append(found[0])
+    return files
+
+
+def toc_notebooks() -> list[Path]:
+    return [f for f in toc_files() if f.suffix == ".ipynb"]
+
+
+def package_mtime() -> float:
+    return max(p.stat().st_mtime for p in (ROOT / "src" / "imbloss").rglob("*.py"))
+
+
+def is_fresh(executed: Path, source: Path) -> bool:
+    """True if ``executed`` exists and is newer than ``source`` and than the package."""
+    return executed.exists() and executed.stat().st_mtime > max(
+        source.stat().st_mtime, package_mtime()
+    )
+
+
+def execute(profile: str, reuse: bool) -> dict[str, float]:
+    """Run every notebook of the toc once; return seconds per notebook (0 when reused)."""
+    import papermill
+
+    out_dir = executed_dir(profile)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    for nb in toc_notebooks():
+        out = out_dir / nb.name
+        rel = nb.relative_to(ROOT).as_posix()
+        if reuse and is_fresh(out, nb):
+            print(f"[book] reuse   {rel}", flush=True)
+            timings[rel] = 0.0
+            continue
+        start = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(nb),
+                str(out),
+                parameters={"PROFILE": profile},
+                kernel_name=KERNEL,
+                cwd=str(nb.parent),
+                progress_bar=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            if out.exists():  # keep it to read, but never --reuse it
+                os.utime(out, (0, 0))
+            raise SystemExit(
+                f"[book] {rel} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
+                f"[book] the partly executed notebook is {out.relative_to(ROOT)}"
+            ) from None
+        timings[rel] = round(time.perf_counter() - start, 1)
+        print(f"[book] execute {rel}: {timings[rel]} s", flush=True)
+    (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
+    return timings
+
+
+def api_sections() -> str:
+    """MyST autodoc sections for every public module of ``imbloss``.
+
+    A package with ``__all__`` is documented as one namespace (its public names wherever
+    they are defined); a package without it by its public submodules.
+    """
+    import imbloss
+
+    def public(pkg) -> list[tuple[str, bool]]:
+        return [
+            (f"{pkg.__name__}.{m.name}", m.ispkg)
+            for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name)
+            if not m.name.startswith("_")
+        ]
+
+    names: list[str] = []
+    for name, ispkg in public(imbloss):
+        module = importlib.import_module(name)  # an import error stops the build here
+        names.append(name)
+        if ispkg and getattr(module, "__all__", None) is None:
+            for sub, _ in public(module):
+                importlib.import_module(sub)
+                names.append(sub)
+    blocks = [
+        f"## `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n   :members:\n```\n"
+        for name in names
+    ]
+    return "\n".join(blocks)
+
+
+def stage(profile: str) -> None:
+    """Copy the book's sources and the executed notebooks into ``_build/source``."""
+    if SOURCE.exists():
+        shutil.rmtree(SOURCE)
+    SOURCE.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, SOURCE / name)
+    shutil.copytree(ROOT / "book", SOURCE / "book")
+    shutil.copytree(
+        ROOT / "notebooks",
+        SOURCE / "notebooks",
+        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"),
+    )
+    for nb in toc_notebooks():
+        executed = executed_dir(profile) / nb.name
+        if not executed.exists():
+            missing = executed.relative_to(ROOT)
+            raise SystemExit(f"[book] {missing} is missing: run without --html-only")
+        shutil.copy2(executed, SOURCE / nb.relative_to(ROOT))
+    api = SOURCE / "book" / "api.md"
+    if api.exists():
+        api.write_text(api.read_text(encoding="utf-8").rstrip() + "\n\n" + api_sections())
+
+
+def build_html() -> float:
+    """Build ``_build/html`` from the staged sources; return seconds."""
+    start = time.perf_counter()
+    if HTML.exists():  # no stale pages from an earlier build
+        shutil.rmtree(HTML)
+    cmd = [
+        sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+        "build", str(SOURCE), "--path-output", str(ROOT),
+        "--builder", "html", "-W", "--keep-going", "--all",
+    ]  # fmt: skip
+    result = subprocess.run(cmd, cwd=ROOT)
+    if result.returncode != 0:
+        raise SystemExit(f"[book] jupyter-book build failed (exit {result.returncode})")
+    seconds = round(time.perf_counter() - start, 1)
+    print(f"[book] html    {HTML.relative_to(ROOT)}: {seconds} s", flush=True)
+    return seconds
+
+
+def expected_urls(nb: Path) -> tuple[str, str]:
+    """(Colab badge URL, ``git+`` install URL) that ``_config.yml`` implies for ``nb``."""
+    config = load_yaml("_config.yml")
+    repo = config["repository"]["url"].rstrip("/")
+    branch = config["repository"].get("branch", "main")
+    prefix = config["repository"].get("path_to_book", "").strip("/")
+    path = "/".join(p for p in (prefix, nb.relative_to(ROOT).as_posix()) if p)
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    owner_repo = repo.removeprefix("https://github.com/")
+    return f"{colab}/github/{owner_repo}/blob/{branch}/{path}", f"git+{repo}"
+
+
+def sync_urls() -> None:
+    """Rewrite every notebook's Colab badge and install URL to match ``_config.yml``."""
+    import nbformat
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        badge, install = expected_urls(nb_path)
+        nb = nbformat.read(nb_path, as_version=4)
+        changed = False
+        for cell in nb.cells:
+            new = INSTALL_URL_RE.sub(install, COLAB_URL_RE.sub(badge, cell.source))
+            changed |= new != cell.source
+            cell.source = new
+        if changed:
+            nbformat.write(nb, nb_path)
+            print(f"[book] updated {nb_path.relative_to(ROOT)}")
+
+
+def strip_outputs() -> None:
+    """Clear outputs, execution counts and run metadata of every notebook, in place."""
+    import nbformat
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        before = nbformat.writes(nb)
+        nb.metadata.pop("papermill", None)
+        nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+        for cell in nb.cells:
+            for key in ("papermill", "execution", "collapsed", "scrolled"):
+                cell.metadata.pop(key, None)
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        if nbformat.writes(nb) != before:
+            nbformat.write(nb, nb_path)
+            print(f"[book] stripped {nb_path.relative_to(ROOT)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default=os.environ.get("PROFILE", "ci"))
+    parser.add_argument("--reuse", action="store_true", help="keep fresh executed copies")
+    parser.add_argument("--no-html", action="store_true", help="execute only")
+    parser.add_argument("--html-only", action="store_true", help="build from executed copies")
+    parser.add_argument("--sync-urls", action="store_true", help="rewrite badges, then stop")
+    parser.add_argument("--strip", action="store_true", help="clear notebook outputs, then stop")
+    args = parser.parse_args(argv)
+    if args.sync_urls or args.strip:
+        if args.sync_urls:
+            sync_urls()
+        if args.strip:
+            strip_outputs()
+        return 0
+    sys.path.insert(0, str(ROOT / "src"))
+    from imbloss.book import check_profile
+
+    profile = check_profile(args.profile)
+    start = time.perf_counter()
+    if not args.html_only:
+        execute(profile, reuse=args.reuse)
+    if not args.no_html:
+        stage(profile)
+        build_html()
+    print(f"[book] done in {time.perf_counter() - start:.0f} s (PROFILE={profile})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
