@@ -60,12 +60,10 @@ class CharBiGRU(nn.Module):
         """``x`` (N, L) int64 padded with 0, ``lengths`` (N) int64 -> logits (N, C).
 
         ``lengths`` may live on the CPU while ``x`` is on an accelerator (packing
-        needs them on the CPU); sequences sorted by decreasing length skip a sort.
+        needs them on the CPU); the rows may come in any order.
         """
-        lengths = lengths.cpu()
-        is_sorted = bool((lengths[:-1] >= lengths[1:]).all()) if len(lengths) > 1 else True
         packed = pack_padded_sequence(
-            self.embedding(x), lengths, batch_first=True, enforce_sorted=is_sorted
+            self.embedding(x), lengths.cpu(), batch_first=True, enforce_sorted=False
         )
         _, h_n = self.gru(packed)  # (num_layers * 2, N, H), in the caller's order
         final = torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer: forward, backward

@@ -1,0 +1,261 @@
+"""Trainer, config and gradient diagnostics, on tiny synthetic data (fast) and on digits."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+
+import pytest
+import torch
+
+from imbloss.data.base import PreparedData, TensorSplit
+from imbloss.diagnostics import GradientDiagnostics, head_classes
+from imbloss.losses import LOSSES, build_loss
+from imbloss.train import (
+    RunResult,
+    TrainConfig,
+    _batches,
+    fit,
+    fit_tutorial,
+    load_data,
+    resolve_device,
+)
+
+# --- tiny synthetic names: the class is the first character, the rest is noise -------------
+
+
+def tiny_names(counts=(60, 24, 10), seed: int = 0) -> PreparedData:
+    """A long-tailed sequence dataset a BiGRU can learn in a few epochs."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def split(scale: float) -> TensorSplit:
+        ys = torch.cat([torch.full((max(1, round(n * scale)),), c) for c, n in enumerate(counts)])
+        lengths = torch.randint(2, 9, (len(ys),), generator=gen)
+        x = torch.randint(2 + len(counts), 12, (len(ys), 8), generator=gen)
+        x[:, 0] = 2 + ys
+        x[torch.arange(8)[None, :] >= lengths[:, None]] = 0
+        return TensorSplit(x, ys, lengths)
+
+    return PreparedData(split(1.0), split(0.5), split(0.5), ["big", "mid", "small"], "sequence", 12)
+
+
+FAST = dict(epochs=3, batch_size=16, hidden_size=8, embedding_dim=4, quiet=True)
+
+
+def _drop_timings(result: RunResult) -> dict:
+    values = result.to_dict()
+    values.pop("timings")
+    for epoch in values["history"]:
+        epoch.pop("train_s")
+    return values
+
+
+# --- gradient diagnostics ----------------------------------------------------------------------
+
+
+def test_head_classes_hold_at_least_half_of_the_examples() -> None:
+    assert head_classes([10, 50, 30, 10]) == [1]  # 50 of 100
+    assert head_classes([10, 40, 30, 20]) == [1, 2]  # 40 < 50 <= 70
+    assert head_classes(torch.tensor([5, 5])) == [0]  # a tie goes to the lower index
+    with pytest.raises(ValueError, match="non-negative counts"):
+        head_classes([0, 0])
+
+
+def test_diagnostic_shares_follow_from_the_ce_gradient() -> None:
+    """For CE, dL/dz_y = (p_t - 1) / N: the shares are ratios of sums of 1 - p_t."""
+    p_t = torch.tensor([0.95, 0.5, 0.99, 0.2])
+    target = torch.tensor([0, 1, 1, 0])
+    # two classes: a true-class logit of log(p / (1 - p)) against 0 gives softmax p
+    logits = torch.zeros(4, 2).scatter(1, target[:, None], (p_t / (1 - p_t)).log()[:, None])
+    logits.requires_grad_(True)
+    loss = build_loss("ce")(logits, target)
+    loss.backward()
+    torch.testing.assert_close(logits.grad.gather(1, target[:, None])[:, 0], (p_t - 1) / 4)
+
+    diag = GradientDiagnostics(head=[1], num_classes=2)
+    diag.update(logits, target, loss)
+    out = diag.compute()
+    g = 1 - p_t
+    assert out["easy_grad_share"] == pytest.approx(float((g[0] + g[2]) / g.sum()), rel=1e-5)
+    assert out["head_grad_share"] == pytest.approx(float((g[1] + g[2]) / g.sum()), rel=1e-5)
+    assert out["mean_p_t"] == pytest.approx(float(p_t.mean()), rel=1e-5)
+    assert out["loss"] == pytest.approx(float(-p_t.log().mean()), rel=1e-5)
+
+
+def test_shares_do_not_depend_on_the_reduction_and_accumulate_over_batches() -> None:
+    torch.manual_seed(0)
+    logits, target = torch.randn(12, 4) * 3, torch.randint(0, 4, (12,))
+
+    def shares(reduction: str, pieces: int) -> dict:
+        diag = GradientDiagnostics(head=[0, 2], num_classes=4)
+        for z, y in zip(logits.chunk(pieces), target.chunk(pieces)):
+            z = z.clone().requires_grad_(True)
+            loss = build_loss("ce", reduction=reduction)(z, y)
+            loss.backward()
+            diag.update(z, y, loss)
+        return diag.compute()
+
+    total = shares("sum", 1)
+    for a, b in [(shares("mean", 1), total), (shares("sum", 3), total)]:
+        assert a["easy_grad_share"] == pytest.approx(b["easy_grad_share"])
+        assert a["head_grad_share"] == pytest.approx(b["head_grad_share"])
+
+
+def test_focal_loss_takes_gradient_away_from_easy_examples() -> None:
+    logits = torch.tensor([[4.0, 0.0], [3.0, 0.0], [0.0, 0.5], [0.2, 0.0]])
+    target = torch.tensor([0, 0, 0, 0])
+
+    def easy_share(name: str, **kwargs) -> float:
+        z = logits.clone().requires_grad_(True)
+        loss = build_loss(name, **kwargs)(z, target)
+        loss.backward()
+        diag = GradientDiagnostics(head=[0], num_classes=2)
+        diag.update(z, target, loss)
+        return diag.compute()["easy_grad_share"]
+
+    assert easy_share("focal", gamma=2.0) < easy_share("ce") / 5
+
+
+def test_update_without_retained_grad_is_an_error() -> None:
+    diag = GradientDiagnostics(head=[0], num_classes=2)
+    with pytest.raises(ValueError, match="retain_grad"):
+        diag.update(torch.zeros(2, 2), torch.tensor([0, 1]), torch.tensor(0.0))
+
+
+# --- config ----------------------------------------------------------------------------------
+
+
+def test_config_errors_name_the_bad_value_and_the_choices() -> None:
+    with pytest.raises(ValueError, match="loss='focall'.*'focal'.*'ldam'"):
+        TrainConfig(loss="focall")
+    with pytest.raises(ValueError, match="sampler='oversample'.*natural"):
+        TrainConfig(sampler="oversample")
+    with pytest.raises(ValueError, match="lr must be a number in"):
+        TrainConfig(lr=0)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1; got 2.5"):
+        TrainConfig(epochs=2.5)
+    with pytest.raises(ValueError, match="device='tpu'"):
+        TrainConfig(device="tpu")
+    with pytest.raises(ValueError, match=r"\['ratio'\].*'digits'.*imbalance_ratio"):
+        TrainConfig(dataset="digits", dataset_kwargs={"ratio": 10})
+    with pytest.raises(ValueError, match=r"unknown config key\(s\) \['epoch'\].*'epochs'"):
+        TrainConfig.from_dict({"epoch": 3})
+
+
+def test_run_id_is_stable_and_ignores_how_a_run_is_executed() -> None:
+    config = TrainConfig(loss="focal", loss_kwargs={"gamma": 2.0}, seed=1)
+    assert config.run_id.startswith("names-focal-s1-")
+    assert config.run_id == TrainConfig.from_dict(config.to_dict()).run_id
+    assert config.run_id == dataclasses.replace(config, quiet=True, num_threads=1).run_id
+    assert config.run_id != dataclasses.replace(config, lr=0.02).run_id
+    assert config.run_id != dataclasses.replace(config, loss_kwargs={"gamma": 1.0}).run_id
+
+
+def test_device_auto_prefers_cuda_then_mps_then_cpu(monkeypatch) -> None:
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") == torch.device("cpu")  # this machine
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")
+
+
+# --- batching --------------------------------------------------------------------------------
+
+
+def test_length_grouping_keeps_every_row_once_and_sorts_each_batch() -> None:
+    gen = torch.Generator().manual_seed(0)
+    lengths = torch.randint(1, 20, (103,), generator=gen)
+    order = torch.randperm(103, generator=gen)
+    batches = _batches(order, lengths, 10, 4, gen)
+    assert torch.equal(torch.cat(batches).sort().values, torch.arange(103))
+    for batch in batches:
+        assert bool((lengths[batch][:-1] >= lengths[batch][1:]).all())
+    plain = _batches(order, lengths, 10, 1, gen)
+    assert torch.equal(torch.cat(plain), order)
+    assert [len(b) for b in plain] == [10] * 10 + [3]
+
+
+# --- fit -------------------------------------------------------------------------------------
+
+
+def test_fit_is_deterministic_on_the_cpu() -> None:
+    data = tiny_names()
+    config = TrainConfig(device="cpu", seed=3, **FAST)
+    first, second = fit(config, data), fit(config, data)
+    assert _drop_timings(first) == _drop_timings(second)
+    other = fit(dataclasses.replace(config, seed=4), data)
+    assert other.history != first.history
+
+
+def test_fit_learns_and_reports_the_best_epoch() -> None:
+    data = tiny_names()
+    result = fit(TrainConfig(device="cpu", **{**FAST, "epochs": 8}, lr=0.02), data)
+    assert result.test_metrics["accuracy"] > 0.9
+    f1s = [epoch["val_macro_f1"] for epoch in result.history]
+    assert result.best_epoch == 1 + f1s.index(max(f1s))
+    # the test set was scored with the best epoch's weights, restored from memory
+    assert result.val_metrics["macro_f1"] == pytest.approx(max(f1s))
+    assert result.head_classes == ["big"]
+    assert result.class_counts == [60, 24, 10]
+    assert result.device == "cpu"
+    assert set(result.versions) >= {"torch", "numpy", "sklearn", "imbloss"}
+    assert result.timings["examples_per_s"] > 0
+    for epoch in result.history:
+        assert 0 <= epoch["easy_grad_share"] <= 1 and 0 <= epoch["head_grad_share"] <= 1
+        assert 0 < epoch["mean_p_t"] < 1 and epoch["train_loss"] > 0
+
+
+def test_run_result_json_round_trip(tmp_path) -> None:
+    result = fit(TrainConfig(device="cpu", **{**FAST, "epochs": 1}), tiny_names())
+    text = result.to_json()
+    json.loads(text)  # plain JSON
+    assert RunResult.from_json(text) == result
+    assert RunResult.load(result.save(tmp_path / "r.json")) == result
+    assert result.train_config == TrainConfig(device="cpu", **{**FAST, "epochs": 1})
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_trains_with_finite_diagnostics(loss: str) -> None:
+    result = fit(TrainConfig(loss=loss, device="cpu", **{**FAST, "epochs": 1}), tiny_names())
+    epoch = result.history[0]
+    assert all(math.isfinite(epoch[k]) for k in ("train_loss", "easy_grad_share", "mean_p_t"))
+
+
+def test_fit_on_digits_features() -> None:
+    config = TrainConfig(
+        dataset="digits",
+        dataset_kwargs={"imbalance_ratio": 10},
+        epochs=3,
+        batch_size=64,
+        quiet=True,
+        num_threads=1,
+    )
+    result = fit(config)
+    assert result.test_metrics["accuracy"] > 0.5
+    assert result.class_counts[0] > result.class_counts[-1]
+    assert load_data("digits", {"imbalance_ratio": 10}, 0) is load_data(
+        "digits", {"imbalance_ratio": 10}, 0
+    )
+
+
+def test_tutorial_recipe_runs_one_name_per_step() -> None:
+    out = fit_tutorial(tiny_names(), steps=50, seed=0)
+    assert out["steps"] == 50 and out["s_per_step"] > 0
+    assert 0 <= out["test_metrics"]["macro_f1"] <= 1
+
+
+@pytest.mark.skipif(not os.environ.get("IMBLOSS_NAMES_DIR"), reason="IMBLOSS_NAMES_DIR not set")
+def test_two_epochs_on_the_real_names_data_beat_the_majority_guess() -> None:
+    config = TrainConfig(epochs=2, hidden_size=16, embedding_dim=8, quiet=True, num_threads=1)
+    result = fit(config)
+    test = result.test_metrics
+    # Russian alone holds more than half of the training names
+    assert len(result.class_counts) == 18 and result.head_classes == ["Russian"]
+    total = sum(c["support"] for c in test["per_class"].values())
+    assert test["accuracy"] > test["per_class"]["Russian"]["support"] / total + 0.05
