@@ -6,6 +6,8 @@ Examples::
     imbloss train --dataset digits --imbalance-ratio 100 --loss ldam --max-margin 0.5
     imbloss sweep --profile ci --results-dir results/ci --n-jobs 2
     imbloss sweep --config configs/ci.yaml
+    torchrun --nproc_per_node=2 -m imbloss train --dataset digits --loss ghm   # data-parallel
+    imbloss sweep --profile ci --scheduler tcp://10.0.0.5:8786                 # on a Dask cluster
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from imbloss import distributed
 from imbloss.data import DATASETS, SAMPLERS
 from imbloss.losses import LOSSES
 from imbloss.sweep import PROFILES, load_spec, paired_vs_ce, run_sweep, summarize
@@ -123,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where results go (default: results/<profile or config name>)",
     )
     sweep.add_argument("--n-jobs", type=int, default=2, help="parallel runs (default 2)")
+    sweep.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on this Dask cluster, e.g. tcp://10.0.0.5:8786 (default: the spec's "
+        "scheduler key, else local processes)",
+    )
     sweep.add_argument("--metric", default="macro_f1", help="metric to summarise")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -145,6 +155,8 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def _train(args: argparse.Namespace) -> int:
     result = fit(train_config_from_args(args))
+    if not distributed.is_main():  # under torchrun every rank trains, rank 0 reports
+        return 0
     if args.output is not None:
         result.save(args.output)
         print(f"result written to {args.output}")
@@ -166,7 +178,9 @@ def _sweep(args: argparse.Namespace) -> int:
     else:
         spec, name = load_spec(args.config), args.config.stem
     results_dir = args.results_dir or Path("results") / name
-    df = run_sweep(spec, results_dir, n_jobs=args.n_jobs, quiet=args.quiet)
+    df = run_sweep(
+        spec, results_dir, n_jobs=args.n_jobs, quiet=args.quiet, scheduler=args.scheduler
+    )
     print(f"{len(df)} results in {results_dir}")
     if not df.empty:
         with pd.option_context(

@@ -10,22 +10,32 @@ experiment at the top level)::
         seeds: 3                        # 0, 1, 2; or a list of seeds
         grid: {focal: {gamma: [1, 2]}}  # per loss, lists of loss keywords (cartesian product)
         dataset_grid: {imbalance_ratio: [1, 10, 100]}   # lists of dataset keywords
+    scheduler: tcp://10.0.0.5:8786      # optional: run on this Dask cluster
 
-Every run writes ``<results_dir>/<run_id>.json`` (:class:`~imbloss.train.RunResult`)
-as soon as it ends; a run whose file exists is not run again. A run that raises
-is written to ``<results_dir>/failed/<run_id>.json`` with its config and
-traceback, reported in a warning and in ``frame.attrs["failures"]``; the other
-runs go on.
+Runs go to local joblib worker processes or, with a ``scheduler`` address (the
+spec's key or ``run_sweep(..., scheduler=)``), to the workers of a Dask
+distributed cluster through joblib's Dask backend; the results are the same.
+The workers return each result (or failure) to this process, which writes
+``<results_dir>/<run_id>.json`` (:class:`~imbloss.train.RunResult`) as soon as
+the run ends, so the workers need no shared file system; a run whose file
+exists is not run again. A run that raises is written to
+``<results_dir>/failed/<run_id>.json`` with its config and traceback, reported
+in a warning and in ``frame.attrs["failures"]``; the other runs go on.
 
 A notebook runs the CI profile with::
 
     from imbloss.sweep import PROFILES, run_sweep, summarize, paired_vs_ce
     df = run_sweep(PROFILES["ci"], "results/ci", n_jobs=2)
     summarize(df[df.dataset == "names"], "macro_f1")
+
+and on a Dask cluster (``dask scheduler`` and ``dask worker tcp://HOST:8786 --nthreads 1``
+with imbloss installed, e.g. on a few machines) with
+``run_sweep(PROFILES["ci"], "results/ci", scheduler="tcp://HOST:8786")``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -49,7 +59,7 @@ from imbloss.metrics import SUMMARY_METRICS
 from imbloss.train import RUNTIME_FIELDS, RunResult, TrainConfig, fit
 
 EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "grid", "dataset_grid")
-SPEC_KEYS = ("experiments",)
+SPEC_KEYS = ("experiments", "scheduler")
 
 PROFILES: dict[str, dict] = {
     # Every loss x 3 seeds on the names data and on long-tailed digits at five imbalance
@@ -139,7 +149,7 @@ def expand(spec: dict) -> list[tuple[str, TrainConfig]]:
         if not isinstance(experiments, list) or not experiments:
             raise ValueError(f"experiments must be a non-empty list; got {experiments!r}")
     else:
-        experiments = [spec]
+        experiments = [{k: v for k, v in spec.items() if k != "scheduler"}]
     runs, seen = [], set()
     for i, experiment in enumerate(experiments):
         for config in _expand_experiment(experiment, where=f"experiment {i}"):
@@ -220,42 +230,58 @@ def run_sweep(
     n_jobs: int = 2,
     *,
     quiet: bool = False,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Run every config of ``spec`` not already in ``results_dir``; return all their results.
 
     ``spec`` is a sweep spec (see the module docstring) or a list of
     :class:`~imbloss.train.TrainConfig`. Runs go to ``n_jobs`` joblib worker
-    processes; with more than one job each uses one torch thread. The frame has
-    one row per finished run (:func:`results_frame`); failures are in
-    ``frame.attrs["failures"]``. The progress bar shows on a terminal unless ``quiet``.
+    processes; with more than one job each uses one torch thread. With a
+    ``scheduler`` address (default: the spec's ``scheduler`` key) they go to that Dask
+    cluster instead, as many at a time as its workers have threads, each with one
+    torch thread (give workers ``--nthreads 1``: the torch thread count is per process);
+    ``n_jobs`` is then not used. The frame has one row per finished run
+    (:func:`results_frame`); failures are in ``frame.attrs["failures"]``. The
+    progress bar shows on a terminal unless ``quiet``.
     """
     if isinstance(spec, dict):
         runs = expand(spec)
+        scheduler = scheduler or spec.get("scheduler")
     else:
         if not all(isinstance(config, TrainConfig) for config in spec):
             raise ValueError("spec must be a sweep spec mapping or a list of TrainConfig")
         runs = list({config.run_id: ("", config) for config in spec}.values())  # no repeats
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive integer or -1; got {n_jobs!r}")
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler):
+        raise ValueError(
+            f"scheduler={scheduler!r} is not valid; expected a Dask scheduler address "
+            "such as 'tcp://10.0.0.5:8786'"
+        )
     results_dir = Path(results_dir)
     (results_dir / "failed").mkdir(parents=True, exist_ok=True)
     todo = [
-        _for_worker(config, n_jobs)
+        _for_worker(config, one_thread=scheduler is not None or n_jobs != 1)
         for _, config in runs
         if not (results_dir / f"{config.run_id}.json").exists()
     ]
 
     failures = []
-    jobs = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        joblib.delayed(_run_one)(config.to_dict(), str(results_dir)) for config in todo
-    )
-    bar = tqdm(
-        jobs, total=len(todo), desc="sweep", disable=quiet or not todo or not sys.stderr.isatty()
-    )
-    for outcome in bar:
-        if outcome is not None:
-            failures.append(outcome)
-            bar.write(f"FAILED {outcome['run_id']}: {outcome['error']}", file=sys.stderr)
+    with _backend(scheduler if todo else None):
+        jobs = joblib.Parallel(
+            n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
+        )(joblib.delayed(_run_one)(config.to_dict()) for config in todo)
+        bar = tqdm(
+            jobs,
+            total=len(todo),
+            desc="sweep" if scheduler is None else f"sweep on {scheduler}",
+            disable=quiet or not todo or not sys.stderr.isatty(),
+        )
+        for outcome in bar:
+            failure = _record(outcome, results_dir)
+            if failure is not None:
+                failures.append(failure)
+                bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
     frame = results_frame(
         [
             RunResult.load(results_dir / f"{c.run_id}.json")
@@ -276,21 +302,32 @@ def run_sweep(
     return frame
 
 
-def _for_worker(config: TrainConfig, n_jobs: int) -> TrainConfig:
+@contextlib.contextmanager
+def _backend(scheduler: str | None):
+    """Inside the block, joblib sends its jobs to the Dask cluster at ``scheduler`` (if any)."""
+    if scheduler is None:
+        yield
+        return
+    from dask.distributed import Client
+
+    with Client(scheduler), joblib.parallel_config(backend="dask"):
+        yield
+
+
+def _for_worker(config: TrainConfig, *, one_thread: bool) -> TrainConfig:
     """The config without its progress bar and, beside other jobs, with one thread if unset."""
     values = config.to_dict()
     values["quiet"] = True
-    if n_jobs != 1 and values["num_threads"] is None:
+    if one_thread and values["num_threads"] is None:
         values["num_threads"] = 1
     return TrainConfig.from_dict(values)
 
 
-def _run_one(config_dict: dict, results_dir: str) -> dict | None:
-    """Fit one config in a worker and write its result; return a failure report or None."""
+def _run_one(config_dict: dict) -> dict:
+    """Fit one config in a worker: ``{"result": RunResult dict}`` or ``{"failure": report}``."""
     config = TrainConfig.from_dict(config_dict)
-    failed = Path(results_dir) / "failed" / f"{config.run_id}.json"
     try:
-        result = fit(config)
+        return {"result": fit(config).to_dict()}
     except Exception as error:  # noqa: BLE001 - reported with its traceback, the sweep goes on
         report = {
             "run_id": config.run_id,
@@ -299,10 +336,20 @@ def _run_one(config_dict: dict, results_dir: str) -> dict | None:
             "traceback": traceback.format_exc(),
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
-        failed.write_text(json.dumps(report, indent=1))
+        return {"failure": report}
+
+
+def _record(outcome: dict, results_dir: Path) -> dict | None:
+    """Write a worker's outcome under ``results_dir``; return its failure report or None."""
+    if "failure" in outcome:
+        report = outcome["failure"]
+        (results_dir / "failed" / f"{report['run_id']}.json").write_text(
+            json.dumps(report, indent=1)
+        )
         return report
-    result.save(Path(results_dir) / f"{config.run_id}.json")
-    failed.unlink(missing_ok=True)
+    result = RunResult.from_dict(outcome["result"])
+    result.save(results_dir / f"{result.run_id}.json")
+    (results_dir / "failed" / f"{result.run_id}.json").unlink(missing_ok=True)
     return None
 
 

@@ -12,6 +12,11 @@ batch; ``length_grouping=1`` keeps the batches as drawn.
 The best epoch is the one with the highest validation macro-F1; its weights
 are kept in memory and the test set is scored with them. On the CPU two runs
 of the same config give identical numbers.
+
+Under ``torchrun --nproc_per_node=N`` the same code trains data-parallel: every
+rank draws the same global batches and trains on its shard of each, and the
+gradient step equals the single-process one on the global batch (see
+:mod:`imbloss.distributed` for what is synchronised); only rank 0 shows progress.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from imbloss import distributed
 from imbloss.data import (
     DATASETS,
     SAMPLERS,
@@ -236,27 +242,38 @@ def fit(config: TrainConfig, data: PreparedData | None = None) -> RunResult:
     with _torch_threads(config.num_threads):
         if data is None:
             data = load_data(config.dataset, config.dataset_kwargs, config.seed)
-        device = resolve_device(config.device)
-        loss_fn = build_loss(config.loss, class_counts=data.class_counts, **config.loss_kwargs)
-        seed_everything(config.seed)
-        model = build_model(
-            data,
-            hidden_size=config.hidden_size,
-            embedding_dim=config.embedding_dim,
-            num_layers=config.num_layers,
-            dropout=config.dropout,
-        )
-        result = _Trainer(config, data, model.to(device), loss_fn.to(device), device).run()
+        device = distributed.rank_device(resolve_device(config.device))
+        with distributed.process_group(device):
+            # the whole training set's counts on every rank, not a shard's
+            loss_fn = build_loss(config.loss, class_counts=data.class_counts, **config.loss_kwargs)
+            seed_everything(config.seed)
+            model = build_model(
+                data,
+                hidden_size=config.hidden_size,
+                embedding_dim=config.embedding_dim,
+                num_layers=config.num_layers,
+                dropout=config.dropout,
+            )
+            result = _Trainer(config, data, model.to(device), loss_fn.to(device), device).run()
     result.timings["total_s"] = time.perf_counter() - start
     return result
 
 
 class _Trainer:
-    """The epoch loop of :func:`fit`, with its state in one place."""
+    """The epoch loop of :func:`fit`, with its state in one place.
+
+    In a process group ``step_model`` is the DDP-wrapped ``model`` and ``loss_fn`` is
+    wrapped in :class:`~imbloss.distributed.GlobalBatchMean`; otherwise both are as given.
+    """
 
     def __init__(self, config, data, model, loss_fn, device) -> None:
         self.config, self.data, self.device = config, data, device
         self.model, self.loss_fn = model, loss_fn
+        self.step_model = distributed.wrap_model(model, device)
+        self.global_mean = None
+        if distributed.active():
+            distributed.check_batches(len(data.train), config.batch_size)
+            self.global_mean = distributed.GlobalBatchMean(loss_fn)
         self.optimizer = torch.optim.Adam(
             model.parameters(),
             lr=config.lr,
@@ -268,7 +285,7 @@ class _Trainer:
         self.val = _on_device(data.val, device)
         self.test = _on_device(data.test, device)
         self.head = head_classes(data.class_counts)
-        self.diagnostics = GradientDiagnostics(self.head, data.num_classes, device=device)
+        self.diagnostics = _RankDiagnostics(self.head, data.num_classes, device=device)
         self.autocast = functools.partial(
             torch.autocast, device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
         )
@@ -281,7 +298,7 @@ class _Trainer:
         bar = tqdm(
             range(1, config.epochs + 1),
             desc=f"{config.dataset} {config.loss} seed {config.seed}",
-            disable=config.quiet or not sys.stderr.isatty(),
+            disable=config.quiet or not sys.stderr.isatty() or not distributed.is_main(),
             leave=False,
         )
         for epoch in bar:
@@ -336,23 +353,27 @@ class _Trainer:
         )
 
     def _train_epoch(self) -> int:
-        """One pass of optimiser steps; returns the number of rows trained on."""
+        """One pass of optimiser steps; returns the number of rows trained on (all ranks')."""
         config, train = self.config, self.train
         order = epoch_indices(config.sampler, train.y_cpu, generator=self.generator)
         self.model.train()
         for rows in _batches(
             order, train.lengths, config.batch_size, config.length_grouping, self.generator
         ):
+            rows = distributed.shard(rows)
             x, lengths = _batch_inputs(train, rows)
             target = train.y[rows.to(self.device, non_blocking=True)]
             with self.autocast():
-                logits = self.model(x, lengths)
+                logits = self.step_model(x, lengths)
             logits.retain_grad()
-            loss = self.loss_fn(logits, target)
+            if self.global_mean is None:
+                loss = batch_loss = self.loss_fn(logits, target)
+            else:
+                loss, batch_loss = self.global_mean(logits, target)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            self.diagnostics.update(logits, target, loss)
+            self.diagnostics.update(logits, target, batch_loss)
         return len(order)
 
     @torch.no_grad()
@@ -371,6 +392,20 @@ class _Trainer:
                 logits = self.model(x, lengths)
             predictions[rows] = logits.argmax(dim=1).cpu()
         return predictions
+
+
+class _RankDiagnostics(GradientDiagnostics):
+    """The epoch's diagnostics over every rank's rows: the sums are all-reduced once per epoch.
+
+    Each rank adds its shard's rows with the global batch's mean loss, so the summed
+    loss term is that of the global batches; the gradients of a rank are scaled by the
+    world size (:class:`~imbloss.distributed.GlobalBatchMean`), which the shares, being
+    ratios, do not see. In one process this is :class:`GradientDiagnostics`.
+    """
+
+    def compute(self) -> dict[str, float]:
+        distributed.all_reduce_sum_(self._sums)
+        return super().compute()
 
 
 @dataclass
