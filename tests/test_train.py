@@ -153,6 +153,16 @@ def test_run_id_is_stable_and_ignores_how_a_run_is_executed() -> None:
     assert config.run_id != dataclasses.replace(config, loss_kwargs={"gamma": 1.0}).run_id
 
 
+def test_numpy_integers_in_a_config_become_python_ints() -> None:
+    """A grid built with NumPy (np.arange of seeds) gives the same run as plain ints."""
+    import numpy as np
+
+    config = TrainConfig(seed=np.int64(3), epochs=np.int32(2))
+    assert type(config.seed) is int and type(config.epochs) is int
+    assert config.run_id == TrainConfig(seed=3, epochs=2).run_id
+    json.dumps(config.to_dict())
+
+
 def test_device_auto_prefers_cuda_then_mps_then_cpu(monkeypatch) -> None:
     if not torch.cuda.is_available():
         assert resolve_device("auto") == torch.device("cpu")  # this machine

@@ -137,9 +137,12 @@ class TrainConfig:
             "length_grouping",
         ):
             _check_int(name, getattr(self, name), minimum=1)
+            setattr(self, name, int(getattr(self, name)))  # NumPy integers -> int (JSON, run_id)
         _check_int("seed", self.seed, minimum=0)
+        self.seed = int(self.seed)
         if self.num_threads is not None:
             _check_int("num_threads", self.num_threads, minimum=1)
+            self.num_threads = int(self.num_threads)
         _check_real("lr", self.lr, low=0.0, low_open=True)
         _check_real("weight_decay", self.weight_decay, low=0.0)
         _check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
