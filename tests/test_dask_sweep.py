@@ -60,15 +60,17 @@ def test_a_sweep_on_dask_gives_the_local_results(tmp_path, scheduler):
 def test_a_failing_run_on_a_worker_is_reported_and_a_rerun_skips_the_done_ones(
     tmp_path, scheduler, capsys
 ):
-    spec = {**SPEC, "losses": ["ce", "focal"], "seeds": [0], "grid": {"focal": {"gama": [2.0]}}}
+    # a class weight of the wrong length passes the config check and fails in training
+    spec = {**SPEC, "losses": ["ce", "focal"], "seeds": [0]}
+    spec["grid"] = {"focal": {"weight": [[1.0, 2.0]]}}
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     args = ["sweep", "--config", str(path), "--results-dir", str(tmp_path / "out")]
     args += ["--scheduler", scheduler, "--quiet"]
-    with pytest.warns(RuntimeWarning, match="1 of 2 runs failed.*gama"):
+    with pytest.warns(RuntimeWarning, match="1 of 2 runs failed.*weight has length 2"):
         assert main(args) == 1
     err = capsys.readouterr().err
-    assert "'gama': 2.0" in err and "Traceback" in err and "unknown keyword" in err
+    assert "'weight': [1.0, 2.0]" in err and "Traceback" in err and "expected length 10" in err
     (done,) = (tmp_path / "out").glob("*.json")
     assert "-ce-" in done.name
     (failed,) = (tmp_path / "out" / "failed").glob("*.json")

@@ -103,14 +103,15 @@ def test_sweep_writes_results_and_skips_them_on_a_rerun(tmp_path, monkeypatch) -
 
 def test_a_failing_run_is_reported_and_the_others_are_kept(tmp_path) -> None:
     good = TrainConfig(**TINY, loss="ce", quiet=True)
-    bad = TrainConfig(**TINY, loss="focal", loss_kwargs={"gama": 2.0}, quiet=True)
-    with pytest.warns(RuntimeWarning, match="1 of 2 runs failed.*gama"):
+    # a class weight of the wrong length passes the config check and fails in training
+    bad = TrainConfig(**TINY, loss="focal", loss_kwargs={"weight": [1.0, 2.0]}, quiet=True)
+    with pytest.warns(RuntimeWarning, match="1 of 2 runs failed.*weight has length 2"):
         df = run_sweep([good, bad], tmp_path, n_jobs=1, quiet=True)
     assert list(df["run_id"]) == [good.run_id]
     (failure,) = df.attrs["failures"]
     assert failure["run_id"] == bad.run_id
-    assert failure["config"]["loss_kwargs"] == {"gama": 2.0}
-    assert "unknown keyword" in failure["error"] and "Traceback" in failure["traceback"]
+    assert failure["config"]["loss_kwargs"] == {"weight": [1.0, 2.0]}
+    assert "expected length" in failure["error"] and "Traceback" in failure["traceback"]
     on_disk = json.loads((tmp_path / "failed" / f"{bad.run_id}.json").read_text())
     assert on_disk["error"] == failure["error"]
     assert not (tmp_path / f"{bad.run_id}.json").exists()

@@ -142,6 +142,10 @@ def test_config_errors_name_the_bad_value_and_the_choices() -> None:
         TrainConfig(dataset="digits", dataset_kwargs={"ratio": 10})
     with pytest.raises(ValueError, match=r"unknown config key\(s\) \['epoch'\].*'epochs'"):
         TrainConfig.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match=r"\['gama'\].*'gamma'"):
+        TrainConfig(loss="focal", loss_kwargs={"gama": 2.0})
+    with pytest.raises(ValueError, match="gamma"):
+        TrainConfig(loss="focal", loss_kwargs={"gamma": -1.0})
 
 
 def test_run_id_is_stable_and_ignores_how_a_run_is_executed() -> None:
@@ -254,10 +258,12 @@ def test_fit_on_digits_features() -> None:
     )
 
 
-def test_tutorial_recipe_runs_one_name_per_step() -> None:
-    out = fit_tutorial(tiny_names(), steps=50, seed=0)
-    assert out["steps"] == 50 and out["s_per_step"] > 0
-    assert 0 <= out["test_metrics"]["macro_f1"] <= 1
+def test_tutorial_recipe_learns_a_rule_one_name_per_step() -> None:
+    """In tiny_names the first character gives the class away: 3,000 single-name SGD steps
+    of the tutorial's RNN learn it (50 steps score 0.09 accuracy, 1,000 steps 0.26)."""
+    out = fit_tutorial(tiny_names(), steps=3000, seed=0)
+    assert out["steps"] == 3000
+    assert out["test_metrics"]["accuracy"] > 0.9
 
 
 @pytest.mark.skipif(not os.environ.get("IMBLOSS_NAMES_DIR"), reason="IMBLOSS_NAMES_DIR not set")

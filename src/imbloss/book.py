@@ -41,10 +41,10 @@ def in_colab() -> bool:
 
 
 def pick_device():
-    """``torch.device("cuda")`` when a GPU is visible, else ``torch.device("cpu")``."""
-    import torch
+    """The device ``fit(TrainConfig(device="auto"))`` trains on: CUDA, then MPS, then CPU."""
+    from imbloss.train import resolve_device
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return resolve_device("auto")
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path | None:

@@ -70,7 +70,9 @@ class GradientDiagnostics:
         self.easy_threshold = easy_threshold
         self.is_head = torch.zeros(num_classes, dtype=torch.bool, device=device)
         self.is_head[list(head)] = True
-        self._sums = torch.zeros(6, dtype=torch.float64, device=device)
+        # float64 keeps long epochs exact; MPS has no float64, so it sums in float32
+        self._dtype = torch.float32 if torch.device(device).type == "mps" else torch.float64
+        self._sums = torch.zeros(6, dtype=self._dtype, device=device)
 
     def update(self, logits: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
         """Add one batch: ``logits`` (N, C) after backward with ``logits.grad`` set."""
@@ -93,7 +95,7 @@ class GradientDiagnostics:
                     torch.tensor(float(len(target)), device=g.device),
                 ]
             )
-            self._sums += batch.double()
+            self._sums += batch.to(self._dtype)
 
     def compute(self) -> dict[str, float]:
         """The epoch's ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` and ``loss``."""

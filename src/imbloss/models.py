@@ -63,9 +63,12 @@ class CharBiGRU(nn.Module):
         needs them on the CPU); the rows may come in any order.
         """
         packed = pack_padded_sequence(
-            self.embedding(x), lengths.cpu(), batch_first=True, enforce_sorted=False
+            self.embedding(x).float(), lengths.cpu(), batch_first=True, enforce_sorted=False
         )
-        _, h_n = self.gru(packed)  # (num_layers * 2, N, H), in the caller's order
+        # Under CUDA autocast cuDNN runs RNNs in float16 whatever dtype was asked for, and
+        # the trainer uses no gradient scaler: the GRU stays in float32.
+        with torch.autocast(x.device.type, enabled=False):
+            _, h_n = self.gru(packed)  # (num_layers * 2, N, H), in the caller's order
         final = torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer: forward, backward
         return self.head(self.dropout(final))
 

@@ -121,6 +121,9 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
                 raise ValueError(f"{name} must be a dict with string keys; got {value!r}")
+        # the loss keywords are checked by building the loss once (names and values);
+        # two placeholder class counts stand in for the data's
+        build_loss(self.loss, class_counts=torch.ones(2), **self.loss_kwargs)
         valid = DATASET_KWARGS.get(self.dataset)
         unknown = sorted(set(self.dataset_kwargs) - set(valid)) if valid is not None else []
         if unknown:
@@ -510,7 +513,7 @@ def load_data(dataset: str, dataset_kwargs: dict, seed: int) -> PreparedData:
     The cache lets a sweep worker reuse a split; the returned data must not be modified.
     """
     kwargs = {"seed": seed, **dataset_kwargs}
-    return _load_data_cached(dataset, json.dumps(kwargs, sort_keys=True))
+    return _load_data_cached(dataset, json.dumps(kwargs, sort_keys=True, default=str))
 
 
 def resolve_device(name: str = "auto") -> torch.device:

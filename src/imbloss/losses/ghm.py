@@ -59,6 +59,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from imbloss import distributed
+
 from ._checks import check_class_vector, check_range
 from .core import SoftmaxLoss, compute_dtype_logits, modulated_cross_entropy, reduce_weighted
 
@@ -94,10 +96,6 @@ def _check_sigmoid_inputs(logits: torch.Tensor, target: torch.Tensor, ignore_ind
                 f"target contains {hi if lo >= 0 else lo}; expected values in [0, 1] "
                 f"or ignore_index={ignore_index}"
             )
-
-
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 class GHMCLoss(SoftmaxLoss):
@@ -163,7 +161,7 @@ class GHMCLoss(SoftmaxLoss):
         counts = torch.zeros(self.bins + 1, dtype=torch.long, device=g.device)
         counts[: self.bins].scatter_add_(0, idx.reshape(-1), keep.reshape(-1).long())
         counts[self.bins] = keep.sum()
-        if _distributed():
+        if distributed.active():
             dist.all_reduce(counts)
         counts, tot = counts[: self.bins], counts[self.bins]
 
