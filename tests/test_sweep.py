@@ -15,6 +15,7 @@ from imbloss.sweep import (
     PROFILES,
     bootstrap_mean_interval,
     expand,
+    load_results,
     load_spec,
     paired_vs_ce,
     run_sweep,
@@ -88,6 +89,9 @@ def test_sweep_writes_results_and_skips_them_on_a_rerun(tmp_path, monkeypatch) -
     assert set(df["experiment"]) == {"tiny"}
     assert sorted(p.stem for p in tmp_path.glob("*.json")) == sorted(df["run_id"])
     assert df[["accuracy", "balanced_accuracy", "macro_f1"]].notna().all().all()
+    reread = load_results(tmp_path)
+    assert sorted(reread["run_id"]) == sorted(df["run_id"])
+    assert sorted(reread["macro_f1"]) == sorted(df["macro_f1"])
 
     def no_training(config):
         raise AssertionError(f"{config.run_id} was run again")

@@ -12,7 +12,6 @@ and stores every number the prose quotes with :func:`glue`.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,6 @@ def check_profile(profile: Any) -> str:
             "(set it in the notebook's parameters cell or with papermill -p PROFILE ...)"
         )
     return profile
-
-
-def in_colab() -> bool:
-    """True when the code runs inside Google Colab."""
-    return "google.colab" in sys.modules
 
 
 def pick_device():
