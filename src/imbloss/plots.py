@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from imbloss.train import RunResult
+from imbloss.train import RunResult, loss_label
 
 
 def _results(results: Sequence[RunResult] | RunResult) -> list[RunResult]:
@@ -35,11 +35,6 @@ def _results(results: Sequence[RunResult] | RunResult) -> list[RunResult]:
     if not results or not all(isinstance(r, RunResult) for r in results):
         raise ValueError("results must be one RunResult or a non-empty sequence of them")
     return results
-
-
-def _label(result: RunResult) -> str:
-    params = ",".join(f"{k}={v}" for k, v in sorted(result.config["loss_kwargs"].items()))
-    return f"{result.config['loss']}({params})" if params else result.config["loss"]
 
 
 # --- frames ----------------------------------------------------------------------------------
@@ -57,7 +52,7 @@ def history_frame(results: Sequence[RunResult] | RunResult) -> pd.DataFrame:
         ident = {
             "run_id": result.run_id,
             "loss": result.config["loss"],
-            "label": _label(result),
+            "label": loss_label(result.config),
             "seed": result.config["seed"],
         }
         rows.extend({**ident, **epoch} for epoch in result.history)
@@ -78,7 +73,7 @@ def per_class_frame(results: Sequence[RunResult] | RunResult) -> pd.DataFrame:
                 {
                     "run_id": result.run_id,
                     "loss": result.config["loss"],
-                    "label": _label(result),
+                    "label": loss_label(result.config),
                     "seed": result.config["seed"],
                     "class": name,
                     "train_count": int(counts[i]),

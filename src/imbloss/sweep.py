@@ -36,7 +36,6 @@ with imbloss installed, e.g. on a few machines) with
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import re
@@ -56,7 +55,7 @@ from tqdm.auto import tqdm
 
 from imbloss.losses import LOSSES
 from imbloss.metrics import SUMMARY_METRICS
-from imbloss.train import RUNTIME_FIELDS, RunResult, TrainConfig, fit
+from imbloss.train import RunResult, TrainConfig, config_digest, fit, loss_label, loss_params
 
 EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "grid", "dataset_grid")
 SPEC_KEYS = ("experiments", "scheduler")
@@ -379,7 +378,6 @@ def results_frame(
     rows = []
     for result in results:
         config = result.config
-        params = ",".join(f"{k}={v}" for k, v in sorted(config["loss_kwargs"].items()))
         best = result.history[result.best_epoch - 1]
         row = {"run_id": result.run_id}
         if experiments is not None:
@@ -389,8 +387,8 @@ def results_frame(
                 "dataset": config["dataset"],
                 **{k: v for k, v in config["dataset_kwargs"].items() if k != "seed"},
                 "loss": config["loss"],
-                "params": params,
-                "label": f"{config['loss']}({params})" if params else config["loss"],
+                "params": loss_params(config),
+                "label": loss_label(config),
                 "seed": config["seed"],
                 **{metric: result.test_metrics[metric] for metric in SUMMARY_METRICS},
                 "val_macro_f1": result.val_metrics["macro_f1"],
@@ -402,17 +400,12 @@ def results_frame(
                 "total_s": result.timings["total_s"],
                 "examples_per_s": result.timings["examples_per_s"],
                 "device": result.device,
-                "group": _config_hash(config, drop=("seed",)),
-                "context": _config_hash(config, drop=("seed", "loss", "loss_kwargs")),
+                "group": config_digest(config, drop=("seed",)),
+                "context": config_digest(config, drop=("seed", "loss", "loss_kwargs")),
             }
         )
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _config_hash(config: dict, drop: Sequence[str]) -> str:
-    kept = {k: v for k, v in config.items() if k not in set(drop) | set(RUNTIME_FIELDS)}
-    return hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 # --- statistics -------------------------------------------------------------------------------

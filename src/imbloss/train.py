@@ -30,6 +30,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from numbers import Integral, Real
@@ -175,11 +176,24 @@ class TrainConfig:
     @property
     def run_id(self) -> str:
         """A stable, readable id: dataset, loss, seed and a hash of every result-changing field."""
-        identity = {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
-        digest = hashlib.sha1(
-            json.dumps(identity, sort_keys=True, default=str).encode()
-        ).hexdigest()[:10]
-        return f"{self.dataset}-{self.loss}-s{self.seed}-{digest}"
+        return f"{self.dataset}-{self.loss}-s{self.seed}-{config_digest(self.to_dict())}"
+
+
+def config_digest(config: dict, drop: Sequence[str] = ()) -> str:
+    """A 10-hex-digit hash of every result-changing field of a config dict, less ``drop``."""
+    kept = {k: v for k, v in config.items() if k not in set(drop) | set(RUNTIME_FIELDS)}
+    return hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def loss_params(config: dict) -> str:
+    """The config's loss keywords, sorted, as ``"gamma=2.0"`` (empty without keywords)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(config["loss_kwargs"].items()))
+
+
+def loss_label(config: dict) -> str:
+    """The loss and its keywords as ``"focal(gamma=2.0)"``, or the bare name without them."""
+    params = loss_params(config)
+    return f"{config['loss']}({params})" if params else config["loss"]
 
 
 @dataclass
