@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +10,7 @@ import pytest
 
 from imbloss import sweep
 from imbloss.losses import LOSSES
+from imbloss.profiles import profile_path
 from imbloss.sweep import (
     PROFILES,
     bootstrap_mean_interval,
@@ -23,7 +23,6 @@ from imbloss.sweep import (
 )
 from imbloss.train import TrainConfig
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 TINY = {"dataset": "digits", "epochs": 2, "batch_size": 64, "hidden_size": 16}
 
 
@@ -64,9 +63,10 @@ def test_spec_errors_name_the_bad_key_and_the_valid_ones() -> None:
         expand({"base": {"loss": "ce"}})
 
 
-def test_the_config_files_are_the_profiles() -> None:
-    assert load_spec(CONFIGS / "ci.yaml") == PROFILES["ci"]
-    assert load_spec(CONFIGS / "full.yaml") == PROFILES["full"]
+def test_the_profiles_are_the_packaged_yaml_files() -> None:
+    assert set(PROFILES) == {"ci", "full"}
+    for name in PROFILES:
+        assert load_spec(profile_path(name)) == PROFILES[name]
     ci = expand(PROFILES["ci"])
     assert len(ci) == len(LOSSES) * 3 * (1 + 5)  # names + five digits ratios
     full = expand(PROFILES["full"])

@@ -5,7 +5,7 @@ Examples::
     imbloss train --loss focal --gamma 2 --seed 0 --epochs 10 --output focal.json
     imbloss train --dataset digits --imbalance-ratio 100 --loss ldam --max-margin 0.5
     imbloss sweep --profile ci --results-dir results/ci --n-jobs 2
-    imbloss sweep --config configs/ci.yaml
+    imbloss sweep --config my_profile.yaml
     torchrun --nproc_per_node=2 -m imbloss train --dataset digits --loss ghm   # data-parallel
     imbloss sweep --profile ci --scheduler tcp://10.0.0.5:8786                 # on a Dask cluster
 """

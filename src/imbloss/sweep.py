@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import re
 import sys
 import time
 import traceback
@@ -49,93 +48,18 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 from tqdm.auto import tqdm
 
 from imbloss.losses import LOSSES
 from imbloss.metrics import SUMMARY_METRICS
+from imbloss.profiles import PROFILES, load_spec  # noqa: F401 - re-exported
 from imbloss.train import RunResult, TrainConfig, config_digest, fit, loss_label, loss_params
 
 EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "grid", "dataset_grid")
 SPEC_KEYS = ("experiments", "scheduler")
 
-PROFILES: dict[str, dict] = {
-    # Every loss x 3 seeds on the names data and on long-tailed digits at five imbalance
-    # ratios; sized to finish within 10 minutes on a 2-core CPU with n_jobs=2.
-    "ci": {
-        "experiments": [
-            {
-                "name": "names",
-                "base": {"dataset": "names", "epochs": 15},
-                "losses": "all",
-                "seeds": 3,
-            },
-            {
-                "name": "digits",
-                "base": {"dataset": "digits", "epochs": 60, "batch_size": 64, "lr": 0.003},
-                "losses": "all",
-                "seeds": 3,
-                "dataset_grid": {"imbalance_ratio": [1, 10, 50, 100, 200]},
-            },
-        ]
-    },
-    # Sized for a Colab GPU: 10 seeds, a larger model trained longer, and a grid over the
-    # main hyperparameter of the losses that have one.
-    "full": {
-        "experiments": [
-            {
-                "name": "names",
-                "base": {
-                    "dataset": "names",
-                    "epochs": 20,
-                    "hidden_size": 128,
-                    "embedding_dim": 64,
-                    "lr": 0.005,
-                },
-                "losses": "all",
-                "seeds": 10,
-                "grid": {
-                    "focal": {"gamma": [0.5, 1.0, 2.0, 5.0]},
-                    "cb_ce": {"beta": [0.99, 0.999, 0.9999]},
-                    "logit_adjusted": {"tau": [0.5, 1.0, 1.5, 2.0]},
-                    "ldam": {"max_margin": [0.25, 0.5, 1.0]},
-                    "ghm": {"bins": [10, 30]},
-                },
-            },
-            {
-                "name": "digits",
-                "base": {"dataset": "digits", "epochs": 80, "batch_size": 64, "lr": 0.003},
-                "losses": "all",
-                "seeds": 10,
-                "dataset_grid": {"imbalance_ratio": [1, 10, 20, 50, 100, 200]},
-            },
-        ]
-    },
-}
-
-
 # --- from a spec to a list of configs -------------------------------------------------------
-
-
-class _SpecLoader(yaml.SafeLoader):
-    """YAML that also reads ``1e-3`` (no dot) as a float, as Python does."""
-
-
-_SpecLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
-
-
-def load_spec(path: str | Path) -> dict:
-    """Read a sweep spec from a YAML file (checked by :func:`expand`)."""
-    with open(path) as handle:
-        spec = yaml.load(handle, Loader=_SpecLoader)
-    if not isinstance(spec, dict):
-        raise ValueError(f"{path}: a sweep spec must be a mapping; got {type(spec).__name__}")
-    return spec
 
 
 def expand(spec: dict) -> list[tuple[str, TrainConfig]]:
