@@ -42,7 +42,28 @@ SOURCE = BUILD / "source"
 HTML = BUILD / "html"
 KERNEL = "python3"
 COLAB_URL_RE = re.compile(r"https://colab\.research\.google\.com/github/[^)\s\"']+")
-INSTALL_URL_RE = re.compile(r"git\+https://github\.com/[^\s\"']+")
+
+#: The opening of every notebook's first code cell, up to its ``from imbloss...`` imports:
+#: in Colab it installs the package from the repository of ``_config.yml`` and stops the
+#: notebook with the command to run when pip fails (``%pip`` would print the error and let
+#: the next cell fail on ``import imbloss``). ``--sync-urls`` rewrites it in every notebook.
+INSTALL_BLOCK = """\
+# Colab: install imbloss from the repository (elsewhere requirements.txt has installed it).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    PACKAGE = "imbloss[plots] @ {url}"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", PACKAGE],
+                         capture_output=True, text=True)
+    if pip.returncode != 0:
+        raise RuntimeError(
+            f"installing imbloss failed (pip exit status {{pip.returncode}}); run\\n"
+            f"    !pip install \\"{{PACKAGE}}\\"\\nin a cell and read pip's message. It ended:\\n"
+            + pip.stderr[-1500:]
+        )
+
+"""
 
 
 def executed_dir(profile: str) -> Path:
@@ -212,16 +233,31 @@ def expected_urls(nb: Path) -> tuple[str, str]:
     return f"{colab}/github/{owner_repo}/blob/{branch}/{path}", f"git+{repo}"
 
 
+def install_cell(source: str, install_url: str) -> str:
+    """``source`` (a first code cell) with its install block replaced by :data:`INSTALL_BLOCK`.
+
+    The block is everything before the cell's first ``from imbloss`` / ``import imbloss``
+    line; what follows (the imports and ``DEVICE``) is kept as it is.
+    """
+    match = re.search(r"^(from|import) imbloss", source, re.M)
+    if match is None:
+        raise SystemExit("the first code cell must import imbloss after its install block")
+    return INSTALL_BLOCK.format(url=install_url) + source[match.start() :]
+
+
 def sync_urls() -> None:
-    """Rewrite every notebook's Colab badge and install URL to match ``_config.yml``."""
+    """Rewrite every notebook's Colab badge and install cell to match ``_config.yml``."""
     import nbformat
 
     for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         badge, install = expected_urls(nb_path)
         nb = nbformat.read(nb_path, as_version=4)
         changed = False
+        first_code = next(c for c in nb.cells if c.cell_type == "code")
         for cell in nb.cells:
-            new = INSTALL_URL_RE.sub(install, COLAB_URL_RE.sub(badge, cell.source))
+            new = COLAB_URL_RE.sub(badge, cell.source)
+            if cell is first_code:
+                new = install_cell(new, install)
             changed |= new != cell.source
             cell.source = new
         if changed:

@@ -3,14 +3,18 @@
 Each notebook: valid nbformat 4, no outputs and no execution counts (the book shows what
 CI executes, never a stale local run), kernel ``python3``, exactly one papermill
 ``parameters`` cell setting ``PROFILE = "ci"``, a first code cell that installs the package
-only in Colab from the repository named in ``_config.yml``, a Colab badge pointing at the
+only in Colab from the repository named in ``_config.yml`` and stops with the command to
+run when pip fails, a Colab badge pointing at the
 notebook's own path in that repository, and an entry in ``_toc.yml``.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -23,7 +27,7 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
 BRANCH = CONFIG["repository"].get("branch", "main")
 COLAB = CONFIG["launch_buttons"]["colab_url"].rstrip("/")
-INSTALL_RE = re.compile(r'^\s+%pip install [^\n]*"imbloss\[plots\] @ (?P<url>git\+\S+)"\s*$', re.M)
+INSTALL_RE = re.compile(r'^\s+PACKAGE = "imbloss\[plots\] @ (?P<url>git\+\S+)"\s*$', re.M)
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)\s]+)\)")
 
 
@@ -116,6 +120,38 @@ def test_first_code_cell_installs_only_in_colab_from_config_url(nb_path):
         f"repository.url {REPO_URL!r} (run `make book-urls`)"
     )
     assert "pick_device()" in first, f"{nb_path.name}: the first cell must pick the device"
+    assert "%pip" not in first, "%pip does not stop the notebook when the install fails"
+
+
+def _install_block(nb_path: Path) -> str:
+    first = code_cells(read(nb_path))[0].source
+    return first[: re.search(r"^(from|import) imbloss", first, re.M).start()]
+
+
+def test_install_cell_is_the_synced_block(nb_path):
+    """`make book-urls` writes the install block; a hand edit would drift from it."""
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
+    build_book = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_book)
+    expected = build_book.INSTALL_BLOCK.format(url=f"git+{REPO_URL}")
+    assert _install_block(nb_path) == expected, f"{nb_path.name}: run `make book-urls`"
+
+
+def test_a_failed_colab_install_stops_the_notebook_with_the_command(nb_path, tmp_path):
+    """In a kernel where google.colab is imported, pip failing raises, naming the command."""
+    block = _install_block(nb_path).replace(f"git+{REPO_URL}", (tmp_path / "no.whl").as_uri())
+    script = (
+        "import sys, types\n"
+        "sys.modules['google'] = types.ModuleType('google')\n"
+        "sys.modules['google.colab'] = types.ModuleType('google.colab')\n" + block
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "RuntimeError: installing imbloss failed" in run.stderr
+    assert '!pip install "imbloss[plots] @ file:' in run.stderr, run.stderr[-2000:]
+    # outside Colab the block does nothing
+    outside = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True)
+    assert outside.returncode == 0, outside.stderr
 
 
 def test_colab_badge_matches_config(nb_path):

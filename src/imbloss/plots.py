@@ -145,8 +145,25 @@ def _row_normalized(confusion: pd.DataFrame) -> pd.DataFrame:
 # --- figures ---------------------------------------------------------------------------------
 
 
+#: What to run when the plotting libraries are missing.
+PLOTS_INSTALL = 'pip install "imbloss[plots]"'
+
+
+def _plotting():
+    """``(matplotlib.pyplot, seaborn)``, or an ImportError that names the install command."""
+    try:
+        import matplotlib.pyplot as plt
+        import seaborn as sns
+    except ImportError as error:
+        raise ImportError(
+            f"imbloss.plots draws with matplotlib and seaborn ({error.name} is not installed); "
+            f"install them with: {PLOTS_INSTALL}"
+        ) from error
+    return plt, sns
+
+
 def _axes(ax, ncols: int = 1, figsize=(5, 3.4)):
-    import matplotlib.pyplot as plt
+    plt, _ = _plotting()
 
     if ax is not None:
         return ax.figure, ax
@@ -170,8 +187,7 @@ def confusion_heatmaps(
     of that true class predicted as that class, and a row of the zoom can sum to less
     than 1. One colour scale (0 to the largest cell shown) is shared by all panels.
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    plt, sns = _plotting()
 
     if not matrices:
         raise ValueError("matrices is empty; expected {title: confusion DataFrame}")
