@@ -5,7 +5,7 @@ Everything is measured in one run, on the same split of the names data (seed 0),
 * the default model (:class:`imbloss.models.CharBiGRU`, ``TrainConfig()`` defaults: batches of
   512 index rows of the padded tensors, length grouping, Adam), trained ``--epochs`` epochs;
 * the same without length grouping (``length_grouping=1``): how much the grouping buys;
-* the tutorial's recipe (:func:`imbloss.train.fit_tutorial`: one-hot characters, a 128-unit
+* the tutorial's recipe (:func:`tutorial_recipe.fit_tutorial`: one-hot characters, a 128-unit
   ``nn.RNN``, one name per SGD step at lr 0.005, names drawn a uniform language at a time),
   trained ``--tutorial-steps`` steps (default 100,000, the tutorial's ``n_iters``); its time per
   epoch is its time per step times the training-set size.
@@ -26,8 +26,9 @@ import os
 import statistics
 
 import torch
+from tutorial_recipe import fit_tutorial
 
-from imbloss.train import TrainConfig, fit, fit_tutorial, load_data
+from imbloss.train import TrainConfig, fit, load_data
 
 TARGET_NAMES_PER_S = 25_000
 

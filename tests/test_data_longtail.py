@@ -88,3 +88,15 @@ def test_prepare_dataset_dispatches_and_lists_valid_names() -> None:
     with pytest.raises(ValueError, match=r"'mnist'.*\('names', 'digits'\)"):
         prepare_dataset("mnist")
     assert DATASETS == ("names", "digits")
+
+
+def test_matched_balanced_control_has_the_long_tailed_size_and_equal_classes() -> None:
+    from imbloss.data.longtail import prepare_digits
+
+    skewed = prepare_digits(imbalance_ratio=100, seed=1)
+    control = prepare_digits(imbalance_ratio=100, seed=1, matched_balanced=True)
+    counts = control.class_counts.tolist()
+    assert len(set(counts)) == 1
+    assert 0 <= len(skewed.train) - len(control.train) < 10
+    # the evaluation sets are the same images
+    assert torch.equal(skewed.test.x, control.test.x)

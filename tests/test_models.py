@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from imbloss.data.base import PreparedData, TensorSplit
-from imbloss.models import CharBiGRU, FeatureMLP, TutorialCharRNN, build_model
+from imbloss.models import CharBiGRU, CosineClassifier, FeatureMLP, build_model
 
 
 def _padded(sequences: list[list[int]], width: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,14 +54,24 @@ def test_bigru_uses_the_final_state_of_both_directions() -> None:
         torch.testing.assert_close(model(x, lengths), expected)
 
 
-def test_mlp_and_tutorial_shapes() -> None:
+def test_mlp_shapes() -> None:
     mlp = FeatureMLP(8, 3, hidden_size=5)
     assert mlp(torch.randn(6, 8)).shape == (6, 3)
-    rnn = TutorialCharRNN(10, 4)
-    log_probs = rnn(torch.tensor([5, 3, 9]))
-    assert log_probs.shape == (1, 4)
-    torch.testing.assert_close(log_probs.exp().sum(), torch.tensor(1.0))
-    assert rnn.rnn.hidden_size == 128
+
+
+def test_cosine_classifier_gives_the_cosine_of_features_and_class_weights() -> None:
+    torch.manual_seed(0)
+    head = CosineClassifier(5, 3)
+    features = torch.randn(4, 5)
+    expected = torch.stack(
+        [torch.nn.functional.cosine_similarity(features, w[None, :], dim=1) for w in head.weight],
+        dim=1,
+    )
+    torch.testing.assert_close(head(features), expected)
+    # scaling a feature vector or a class weight leaves the logits unchanged
+    torch.testing.assert_close(head(3.0 * features), head(features))
+    mlp = FeatureMLP(8, 3, hidden_size=5, classifier="cosine")
+    assert mlp(torch.randn(6, 8)).abs().max() <= 1.0 + 1e-6
 
 
 def _data(kind: str) -> PreparedData:

@@ -7,20 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
-from imbloss import sweep
-from imbloss.losses import LOSSES
+from imbloss import stats
 from imbloss.profiles import profile_path
-from imbloss.sweep import (
-    PROFILES,
-    bootstrap_mean_interval,
-    expand,
-    load_results,
-    load_spec,
-    paired_vs_ce,
-    run_sweep,
-    summarize,
-)
+from imbloss.results import choose_settings, comparison_table
+from imbloss.sweep import PROFILES, expand, load_results, load_spec, run_sweep, tuned_runs
 from imbloss.train import TrainConfig
 
 TINY = {"dataset": "digits", "epochs": 2, "batch_size": 64, "hidden_size": 16}
@@ -42,7 +34,7 @@ def test_expand_is_the_product_of_datasets_losses_grid_and_seeds() -> None:
         "dataset_grid": {"imbalance_ratio": [1, 100]},
     }
     runs = expand(spec)
-    assert len(runs) == 2 * (1 + 2) * 2  # ratios x (ce + two gammas) x seeds
+    assert len(runs) == 2 * (1 + 1 + 2) * 2  # ratios x (ce, focal default, two gammas) x seeds
     configs = [config for _, config in runs]
     assert {c.seed for c in configs} == {0, 5}
     assert {c.loss_kwargs.get("gamma") for c in configs} == {None, 1.0, 2.0}
@@ -67,10 +59,13 @@ def test_the_profiles_are_the_packaged_yaml_files() -> None:
     assert set(PROFILES) == {"ci", "full"}
     for name in PROFILES:
         assert load_spec(profile_path(name)) == PROFILES[name]
-    ci = expand(PROFILES["ci"])
-    assert len(ci) == len(LOSSES) * 3 * (1 + 5)  # names + five digits ratios
-    full = expand(PROFILES["full"])
-    assert min(c.seed for _, c in full) == 0 and max(c.seed for _, c in full) >= 9
+    for name in PROFILES:
+        runs = expand(PROFILES[name])
+        for experiment in ("names", "digits"):
+            seeds = {c.seed for e, c in runs if e == experiment and c.loss_kwargs == {}}
+            assert seeds >= set(range(10)), (name, experiment)  # ten seeds per condition
+        conditions = {c.run_id.split("-s")[0] for e, c in runs if e == "names"}
+        assert "names-ldam_drw" in conditions and "names-ldam" in conditions
 
 
 def test_yaml_reads_exponent_floats(tmp_path) -> None:
@@ -89,6 +84,8 @@ def test_sweep_writes_results_and_skips_them_on_a_rerun(tmp_path, monkeypatch) -
     assert set(df["experiment"]) == {"tiny"}
     assert sorted(p.stem for p in tmp_path.glob("*.json")) == sorted(df["run_id"])
     assert df[["accuracy", "balanced_accuracy", "macro_f1"]].notna().all().all()
+    assert sorted(p.stem for p in tmp_path.glob("*.npz")) == sorted(df["run_id"])
+    assert df[["macro_f1_posthoc", "tau_balanced_accuracy"]].notna().all().all()
     reread = load_results(tmp_path)
     assert sorted(reread["run_id"]) == sorted(df["run_id"])
     assert sorted(reread["macro_f1"]) == sorted(df["macro_f1"])
@@ -96,13 +93,39 @@ def test_sweep_writes_results_and_skips_them_on_a_rerun(tmp_path, monkeypatch) -
     def no_training(config):
         raise AssertionError(f"{config.run_id} was run again")
 
-    monkeypatch.setattr(sweep, "fit", no_training)
+    monkeypatch.setattr("imbloss.train.fit_and_predict", no_training)
     again = run_sweep(_tiny_spec(), tmp_path, n_jobs=1, quiet=True)
     pd.testing.assert_frame_equal(again, df)
     # a new seed runs only the new runs (here: they fail, so the patched fit was reached)
     with pytest.warns(RuntimeWarning, match="2 of 6 runs failed"):
         more = run_sweep(_tiny_spec(seeds=3), tmp_path, n_jobs=1, quiet=True)
     assert len(more) == 4 and {f["config"]["seed"] for f in more.attrs["failures"]} == {2}
+
+
+@pytest.mark.slow
+def test_tuning_runs_the_grid_on_few_seeds_then_the_choice_on_all(tmp_path) -> None:
+    spec = {
+        "name": "tuned",
+        "base": {**TINY, "epochs": 3},
+        "losses": ["ce", "focal"],
+        "seeds": 4,
+        "tune_seeds": 2,
+        "grid": {"focal": {"gamma": [0.0, 8.0]}},
+    }
+    first = expand(spec)
+    assert sorted(c.seed for _, c in first if c.loss_kwargs) == [0, 0, 1, 1]
+    assert sorted(c.seed for _, c in first if c.loss == "focal" and not c.loss_kwargs) == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    df = run_sweep(spec, tmp_path, n_jobs=1, quiet=True)
+    assert tuned_runs(spec, tmp_path) == []  # nothing left to run
+    for metric in ("macro_f1", "balanced_accuracy"):
+        pick = choose_settings(df, metric, tune_seeds=[0, 1]).set_index("condition").loc["focal"]
+        seeds = df[(df["condition"] == "focal") & (df["params"] == pick["params"])]["seed"]
+        assert sorted(seeds) == [0, 1, 2, 3]
 
 
 def test_a_failing_run_is_reported_and_the_others_are_kept(tmp_path) -> None:
@@ -121,61 +144,81 @@ def test_a_failing_run_is_reported_and_the_others_are_kept(tmp_path) -> None:
     assert not (tmp_path / f"{bad.run_id}.json").exists()
 
 
-# --- statistics ------------------------------------------------------------------------------
+# --- tuning and the comparison table ----------------------------------------------------------
 
 
-def _frame(values: dict[str, list[float]]) -> pd.DataFrame:
-    """A results-like frame: one context, a config per key, one row per seed."""
+def _frame(values: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    """A results-like frame of one context: per ``"condition:params"``, per column, a seed list."""
     rows = []
-    for label, scores in values.items():
-        loss, _, params = label.partition(":")
-        for seed, score in enumerate(scores):
-            rows.append(
-                {
-                    "run_id": f"{label}-{seed}",
-                    "dataset": "digits",
-                    "loss": loss,
-                    "params": params,
-                    "label": label,
-                    "seed": seed,
-                    "macro_f1": score,
-                    "group": label,
-                    "context": "c",
-                }
-            )
+    for label, columns in values.items():
+        name, _, params = label.partition(":")
+        n = len(next(iter(columns.values())))
+        for seed in range(n):
+            row = {"run_id": f"{label}-{seed}", "condition": name, "params": params, "seed": seed}
+            row.update({column: scores[seed] for column, scores in columns.items()})
+            row.update({"group": label, "context": "c"})
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
-def test_summarize_gives_mean_std_and_a_seeded_bootstrap_interval() -> None:
-    df = _frame({"ce": [0.5, 0.6, 0.7], "focal:gamma=2": [0.8, 0.8, 0.8]})
-    out = summarize(df, "macro_f1")
-    assert list(out["label"]) == ["focal:gamma=2", "ce"]  # sorted by mean
-    ce = out[out["label"] == "ce"].iloc[0]
-    assert ce["n"] == 3 and ce["mean"] == pytest.approx(0.6)
-    assert ce["std"] == pytest.approx(0.1)
-    assert 0.5 <= ce["ci_low"] < 0.6 < ce["ci_high"] <= 0.7
-    focal = out[out["label"] == "focal:gamma=2"].iloc[0]
-    assert focal["ci_low"] == pytest.approx(0.8) and focal["ci_high"] == pytest.approx(0.8)
-    pd.testing.assert_frame_equal(out, summarize(df, "macro_f1"))
-    with pytest.raises(ValueError, match="metric='f1'.*'macro_f1'"):
-        summarize(df, "f1")
+def _scores(test, val=None, posthoc=None):
+    return {
+        "macro_f1": test,
+        "val_macro_f1": val if val is not None else test,
+        "macro_f1_posthoc": posthoc if posthoc is not None else test,
+        "val_macro_f1_posthoc": posthoc if posthoc is not None else test,
+    }
 
 
-def test_bootstrap_interval_of_the_mean_narrows_with_more_values() -> None:
-    rng = np.random.default_rng(1)
-    few = bootstrap_mean_interval(rng.normal(size=5))
-    many = bootstrap_mean_interval(rng.normal(size=500))
-    assert many[1] - many[0] < (few[1] - few[0]) / 3
+def test_choose_settings_uses_validation_on_the_tuning_seeds_only() -> None:
+    frame = _frame(
+        {
+            "ce:": _scores([0.5] * 4),
+            "focal:": _scores([0.6] * 4, val=[0.50, 0.50, 0.9, 0.9]),
+            # better on the tuning seeds' validation, worse on test: chosen all the same
+            "focal:gamma=5.0": _scores([0.1] * 4, val=[0.55, 0.55, 0.1, 0.1]),
+        }
+    )
+    chosen = choose_settings(frame, "macro_f1", tune_seeds=[0, 1]).set_index("condition")
+    assert chosen.loc["focal", "params"] == "gamma=5.0" and not chosen.loc["focal", "default"]
+    assert chosen.loc["focal", "tune_seeds"] == 2
+    # on every seed the default's validation mean is higher
+    assert choose_settings(frame, "macro_f1").set_index("condition").loc["focal", "default"]
+    # a tie keeps the default
+    tie = _frame(
+        {
+            "ce:": _scores([0.5] * 2),
+            "cb_ce:": _scores([0.5] * 2),
+            "cb_ce:beta=0.99": _scores([0.5] * 2),
+        }
+    )
+    assert choose_settings(tie, "macro_f1").set_index("condition").loc["cb_ce", "default"]
 
 
-def test_paired_comparison_with_ce_by_seed() -> None:
-    df = _frame({"ce": [0.5, 0.6, 0.7], "focal:": [0.52, 0.61, 0.73], "ldam:": [0.4, 0.6, 0.9]})
-    out = paired_vs_ce(df, "macro_f1").set_index("label")
-    focal = out.loc["focal:"]
-    assert focal["n_pairs"] == 3 and focal["n_better"] == 3
-    assert focal["mean_diff"] == pytest.approx(0.02)
-    assert focal["ce_mean"] == pytest.approx(0.6)
-    assert focal["wilcoxon_p"] == pytest.approx(0.25)  # the smallest two-sided p for 3 pairs
-    ldam = out.loc["ldam:"]
-    assert (ldam["n_better"], ldam["n_tied"], ldam["n_worse"]) == (1, 1, 1)
-    assert "ce" not in out.index
+def test_comparison_table_pairs_by_seed_and_corrects_with_holm() -> None:
+    ce = [0.50, 0.52, 0.48, 0.51, 0.49]
+    frame = _frame(
+        {
+            "ce:": _scores(ce, posthoc=[c + 0.01 for c in ce]),
+            "focal:": _scores([c + d for c, d in zip(ce, [0.02, 0.01, 0.03, 0.02, 0.01])]),
+            "ldam:": _scores([c + d for c, d in zip(ce, [0.05, -0.04, 0.0, 0.01, -0.01])]),
+        }
+    )
+    table = comparison_table(frame, "macro_f1").set_index(["condition", "row"])
+    focal = table.loc[("focal", "default")]
+    assert focal["n"] == 5 and focal["wins"] == 5
+    assert focal["diff"] == pytest.approx(0.018)
+    diff = np.array([0.02, 0.01, 0.03, 0.02, 0.01])
+    interval = scipy_stats.ttest_1samp(diff, 0.0).confidence_interval(0.95)
+    assert (focal["ci_low"], focal["ci_high"]) == pytest.approx((interval.low, interval.high))
+    tested = table["p"].dropna()
+    np.testing.assert_allclose(table["p_holm"].dropna(), stats.holm(tested.to_numpy()))
+    assert focal["p_holm"] >= focal["p"]
+    # the default equals the tuned setting here: no separate "tuned" row, nothing counted twice
+    assert ("focal", "tuned") not in table.index
+    # post-hoc rows report the gain over CE + post-hoc as well
+    post = table.loc[("focal", "tuned + post-hoc τ")]
+    assert post["diff_posthoc_ce"] == pytest.approx(0.018 - 0.01)
+    assert table.loc[("ce", "post-hoc τ"), "diff"] == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="metric='accuracy'"):
+        comparison_table(frame, "accuracy")

@@ -7,18 +7,22 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
 import torch
 
 from imbloss.data.base import PreparedData, TensorSplit
 from imbloss.diagnostics import GradientDiagnostics, head_classes
 from imbloss.losses import LOSSES, build_loss
+from imbloss.runs import Predictions, load_predictions, save_run
 from imbloss.train import (
     RunResult,
     TrainConfig,
     _batches,
+    drw_epoch,
     fit,
-    fit_tutorial,
+    fit_and_predict,
+    learning_rate,
     load_data,
     resolve_device,
 )
@@ -231,7 +235,9 @@ def test_run_result_json_round_trip(tmp_path) -> None:
     json.loads(text)  # plain JSON
     assert RunResult.from_json(text) == result
     assert RunResult.load(result.save(tmp_path / "r.json")) == result
-    assert result.train_config == TrainConfig(device="cpu", **{**FAST, "epochs": 1})
+    assert TrainConfig.from_dict(result.config) == TrainConfig(
+        device="cpu", **{**FAST, "epochs": 1}
+    )
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -247,6 +253,7 @@ def test_fit_on_digits_features() -> None:
         dataset_kwargs={"imbalance_ratio": 10},
         epochs=3,
         batch_size=64,
+        lr_schedule="constant",
         quiet=True,
         num_threads=1,
     )
@@ -258,14 +265,6 @@ def test_fit_on_digits_features() -> None:
     )
 
 
-def test_tutorial_recipe_learns_a_rule_one_name_per_step() -> None:
-    """In tiny_names the first character gives the class away: 3,000 single-name SGD steps
-    of the tutorial's RNN learn it (50 steps score 0.09 accuracy, 1,000 steps 0.26)."""
-    out = fit_tutorial(tiny_names(), steps=3000, seed=0)
-    assert out["steps"] == 3000
-    assert out["test_metrics"]["accuracy"] > 0.9
-
-
 @pytest.mark.skipif(not os.environ.get("IMBLOSS_NAMES_DIR"), reason="IMBLOSS_NAMES_DIR not set")
 def test_two_epochs_on_the_real_names_data_beat_the_majority_guess() -> None:
     config = TrainConfig(epochs=2, hidden_size=16, embedding_dim=8, quiet=True, num_threads=1)
@@ -275,3 +274,94 @@ def test_two_epochs_on_the_real_names_data_beat_the_majority_guess() -> None:
     assert len(result.class_counts) == 18 and result.head_classes == ["Russian"]
     total = sum(c["support"] for c in test["per_class"].values())
     assert test["accuracy"] > test["per_class"]["Russian"]["support"] / total + 0.05
+
+
+# --- schedules, deferred re-weighting, selections and saved logits ------------------------------
+
+
+def test_cosine_schedule_falls_from_lr_to_zero_and_step_drops_tenfold() -> None:
+    cosine = TrainConfig(lr=0.01, lr_schedule="cosine")
+    assert learning_rate(cosine, 0, 100) == pytest.approx(0.01)
+    assert learning_rate(cosine, 50, 100) == pytest.approx(0.005)
+    assert learning_rate(cosine, 99, 100) == pytest.approx(
+        0.01 * (1 + math.cos(math.pi * 0.99)) / 2
+    )
+    step = TrainConfig(lr=0.01, lr_schedule="step")
+    assert [learning_rate(step, t, 10) for t in (0, 7, 8, 9)] == pytest.approx(
+        [0.01, 0.01, 0.001, 0.001]
+    )
+    assert learning_rate(TrainConfig(lr=0.01, lr_schedule="constant"), 99, 100) == 0.01
+
+
+def test_the_history_records_the_schedule_epoch_by_epoch() -> None:
+    config = TrainConfig(device="cpu", **{**FAST, "epochs": 4})
+    result = fit(config, tiny_names())
+    steps = -(-len(tiny_names().train) // config.batch_size)
+    lrs = [h["lr"] for h in result.history]
+    assert lrs == pytest.approx([learning_rate(config, e * steps, 4 * steps) for e in range(4)])
+    assert lrs == sorted(lrs, reverse=True)
+
+
+def test_deferred_reweighting_switches_on_class_balanced_weights(monkeypatch) -> None:
+    """DRW leaves the loss unweighted until its epoch, then uses Cui et al.'s weights."""
+    config = TrainConfig(
+        device="cpu", loss="ldam", drw_start=0.5, lr_schedule="step", **{**FAST, "epochs": 4}
+    )
+    assert drw_epoch(config) == 3
+    seen = []
+    original = torch.nn.Module.__call__
+
+    def spy(module, *args, **kwargs):
+        if module.__class__.__name__ == "LDAMLoss":
+            seen.append(None if module.weight is None else module.weight.clone())
+        return original(module, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.Module, "__call__", spy)
+    data = tiny_names()
+    fit(config, data)
+    per_epoch = len(seen) // 4
+    assert all(w is None for w in seen[: 2 * per_epoch])
+    from imbloss.losses import class_balanced_weights
+
+    expected = class_balanced_weights(data.class_counts, beta=0.9999)
+    assert all(torch.equal(w, expected) for w in seen[2 * per_epoch :])
+    with pytest.raises(ValueError, match=r"drw_start must be a number in \(0.0, 1.0\); got 1.5"):
+        TrainConfig(drw_start=1.5)
+
+
+def test_each_target_metric_selects_its_own_best_epoch() -> None:
+    config = TrainConfig(device="cpu", **{**FAST, "epochs": 5})
+    result = fit(config, tiny_names(counts=(60, 12, 4)))
+    for metric in ("macro_f1", "balanced_accuracy"):
+        scores = [h[f"val_{metric}"] for h in result.history]
+        chosen = result.selections[metric]
+        assert chosen["best_epoch"] == 1 + scores.index(max(scores))
+        assert chosen["val_metrics"][metric] == pytest.approx(max(scores))
+    assert result.best_epoch == result.selections["macro_f1"]["best_epoch"]
+
+
+def test_saved_logits_reproduce_the_reported_metrics(tmp_path) -> None:
+    """argmax of the saved (float16) logits gives the predictions the metrics were computed on."""
+    data = tiny_names()
+    result, predictions = fit_and_predict(TrainConfig(device="cpu", **FAST), data)
+    save_run(result, predictions, tmp_path / "new" / "dir")
+    loaded = load_predictions(tmp_path / "new" / "dir", result.run_id)
+    assert isinstance(loaded, Predictions)
+    assert loaded.logits["macro_f1"]["test"].dtype == np.float16
+    np.testing.assert_array_equal(loaded.labels["test"], data.test.y.numpy())
+    np.testing.assert_array_equal(loaded.class_counts, data.class_counts.numpy())
+    for metric, chosen in result.selections.items():
+        for split in ("val", "test"):
+            predicted = loaded.logits[metric][split].astype(np.float32).argmax(1)
+            confusion = np.zeros((3, 3), dtype=int)
+            np.add.at(confusion, (loaded.labels[split], predicted), 1)
+            assert confusion.tolist() == chosen[f"{split}_metrics"]["confusion_matrix"]
+    assert RunResult.load(tmp_path / "new" / "dir" / f"{result.run_id}.json") == result
+
+
+def test_ldam_decision_logits_are_the_scaled_model_logits() -> None:
+    data = tiny_names()
+    config = TrainConfig(device="cpu", loss="ldam", classifier="cosine", **FAST)
+    _, predictions = fit_and_predict(config, data)
+    test = predictions.logits["macro_f1"]["test"].astype(np.float32)
+    assert np.abs(test).max() <= 30.0 * (1 + 1e-2) and np.abs(test).max() > 1.0

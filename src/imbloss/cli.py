@@ -22,7 +22,7 @@ import pandas as pd
 from imbloss import distributed
 from imbloss.data import DATASETS, SAMPLERS
 from imbloss.losses import LOSSES
-from imbloss.sweep import PROFILES, load_spec, paired_vs_ce, run_sweep, summarize
+from imbloss.sweep import PROFILES, comparison_tables, load_spec, run_sweep
 from imbloss.train import TrainConfig, fit
 
 # flag -> (loss keyword, type): passed to the loss only when given.
@@ -186,12 +186,9 @@ def _sweep(args: argparse.Namespace) -> int:
         with pd.option_context(
             "display.width", 200, "display.max_columns", 30, "display.precision", 4
         ):
-            print(f"\n{args.metric} per config (mean over seeds, 95% bootstrap interval):")
-            print(summarize(df, args.metric).to_string(index=False))
-            paired = paired_vs_ce(df, args.metric)
-            if not paired.empty:
-                print(f"\n{args.metric} paired with CE by seed (Wilcoxon signed-rank):")
-                print(paired.to_string(index=False))
+            for title, table in comparison_tables(spec, df, args.metric):
+                print(f"\n{title}: test {args.metric} against CE, paired by seed")
+                print(table.to_string(index=False))
     for failure in df.attrs["failures"]:
         print(
             f"\nFAILED {failure['run_id']} {failure['config']}\n{failure['traceback']}",

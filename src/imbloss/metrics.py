@@ -67,11 +67,16 @@ def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray, labels: np.ndarray) -> flo
 
 
 def epoch_metrics(y_true, y_pred, num_classes: int) -> dict:
-    """The two numbers tracked every epoch: accuracy and macro-F1 over all ``num_classes``."""
+    """The numbers tracked every epoch: accuracy, macro-F1 and balanced accuracy.
+
+    Macro-F1 averages over all ``num_classes``; balanced accuracy is the mean recall
+    over the classes present in ``y_true`` (scikit-learn's definition).
+    """
     y_true = _as_labels(y_true, "y_true")
     y_pred = _as_labels(y_pred, "y_pred")
     labels = np.arange(num_classes)
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": _macro_f1(y_true, y_pred, labels),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
     }

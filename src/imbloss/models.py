@@ -3,9 +3,8 @@
 * :class:`CharBiGRU` (``kind="sequence"``): embedding, a bidirectional GRU over
   packed sequences, the final hidden state of both directions, one linear layer.
 * :class:`FeatureMLP` (``kind="features"``): a one-hidden-layer perceptron.
-* :class:`TutorialCharRNN`: the PyTorch char-RNN tutorial's model (one-hot
-  characters, a 128-unit ``nn.RNN``, log-softmax), kept as the baseline the
-  training benchmark compares against; it reads one name at a time.
+
+Either ends in a ``"linear"`` layer or a :class:`CosineClassifier` (``classifier=``).
 
 Every model is called ``model(x, lengths)`` and returns logits (N, C).
 """
@@ -19,6 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from imbloss.data.base import PreparedData
 
 KINDS = ("sequence", "features")
+CLASSIFIERS = ("linear", "cosine")
 
 
 class CharBiGRU(nn.Module):
@@ -31,6 +31,7 @@ class CharBiGRU(nn.Module):
         hidden_size: GRU hidden units per direction.
         num_layers: stacked GRU layers.
         dropout: dropout on the concatenated final states (and between GRU layers).
+        classifier: ``"linear"`` or ``"cosine"`` (:class:`CosineClassifier`).
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class CharBiGRU(nn.Module):
         hidden_size: int = 64,
         num_layers: int = 1,
         dropout: float = 0.0,
+        classifier: str = "linear",
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
@@ -54,7 +56,7 @@ class CharBiGRU(nn.Module):
             dropout=dropout if num_layers > 1 else 0.0,
         )
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(2 * hidden_size, num_classes)
+        self.head = _classifier(classifier, 2 * hidden_size, num_classes)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``x`` (N, L) int64 padded with 0, ``lengths`` (N) int64 -> logits (N, C).
@@ -77,14 +79,20 @@ class FeatureMLP(nn.Module):
     """A perceptron with one ReLU hidden layer for dense feature vectors."""
 
     def __init__(
-        self, input_size: int, num_classes: int, *, hidden_size: int = 64, dropout: float = 0.0
+        self,
+        input_size: int,
+        num_classes: int,
+        *,
+        hidden_size: int = 64,
+        dropout: float = 0.0,
+        classifier: str = "linear",
     ) -> None:
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(input_size, hidden_size),
             nn.ReLU(),
             nn.Dropout(dropout),
-            nn.Linear(hidden_size, num_classes),
+            _classifier(classifier, hidden_size, num_classes),
         )
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -92,23 +100,31 @@ class FeatureMLP(nn.Module):
         return self.net(x)
 
 
-class TutorialCharRNN(nn.Module):
-    """The PyTorch char-RNN tutorial's classifier: one-hot characters, ``nn.RNN``, log-softmax.
+class CosineClassifier(nn.Module):
+    """Logits ``cos(h, w_c)``: features and class weights normalised to unit length, no bias.
 
-    It takes one name at a time, as the tutorial does: ``x`` (L) character
-    indices without padding; it returns log-probabilities (1, C).
+    The logits lie in [-1, 1], so a loss that multiplies them by a scale (LDAM's
+    ``s``) sets how peaked the softmax can get; this is the classifier of LDAM-DRW
+    (Cao et al. 2019, their ``NormedLinear``).
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, *, hidden_size: int = 128) -> None:
+    def __init__(self, in_features: int, num_classes: int) -> None:
         super().__init__()
-        self.vocab_size = vocab_size
-        self.rnn = nn.RNN(vocab_size, hidden_size)
-        self.h2o = nn.Linear(hidden_size, num_classes)
+        self.weight = nn.Parameter(torch.empty(num_classes, in_features))
+        nn.init.uniform_(self.weight, -1.0, 1.0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        one_hot = nn.functional.one_hot(x, self.vocab_size).float().unsqueeze(1)  # (L, 1, V)
-        _, hidden = self.rnn(one_hot)
-        return torch.log_softmax(self.h2o(hidden[0]), dim=1)
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (
+            nn.functional.normalize(features, dim=1) @ nn.functional.normalize(self.weight, dim=1).T
+        )
+
+
+def _classifier(kind: str, in_features: int, num_classes: int) -> nn.Module:
+    if kind == "linear":
+        return nn.Linear(in_features, num_classes)
+    if kind == "cosine":
+        return CosineClassifier(in_features, num_classes)
+    raise ValueError(f"classifier={kind!r} is not valid; expected one of {CLASSIFIERS}")
 
 
 def build_model(
@@ -118,6 +134,7 @@ def build_model(
     embedding_dim: int = 32,
     num_layers: int = 1,
     dropout: float = 0.0,
+    classifier: str = "linear",
 ) -> nn.Module:
     """The default model for ``data.kind``: :class:`CharBiGRU` or :class:`FeatureMLP`.
 
@@ -131,9 +148,14 @@ def build_model(
             hidden_size=hidden_size,
             num_layers=num_layers,
             dropout=dropout,
+            classifier=classifier,
         )
     if data.kind == "features":
         return FeatureMLP(
-            data.input_size, data.num_classes, hidden_size=hidden_size, dropout=dropout
+            data.input_size,
+            data.num_classes,
+            hidden_size=hidden_size,
+            dropout=dropout,
+            classifier=classifier,
         )
     raise ValueError(f"data.kind={data.kind!r} is not valid; expected one of {KINDS}")

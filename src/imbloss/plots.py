@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from imbloss.train import RunResult, loss_label
+from imbloss.runs import RunResult, loss_label
 
 
 def _results(results: Sequence[RunResult] | RunResult) -> list[RunResult]:

@@ -46,24 +46,77 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import joblib
-import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
+from imbloss.config import CONDITIONS, DATASET_KWARGS, TrainConfig
 from imbloss.losses import LOSSES
-from imbloss.metrics import SUMMARY_METRICS
 from imbloss.profiles import PROFILES, load_spec  # noqa: F401 - re-exported
-from imbloss.train import RunResult, TrainConfig, config_digest, fit, loss_label, loss_params
+from imbloss.results import choose_settings, comparison_table, results_frame
+from imbloss.runs import TARGET_METRICS, Predictions, RunResult, config_digest, save_run
 
-EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "grid", "dataset_grid")
+EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "tune_seeds", "grid", "dataset_grid")
 SPEC_KEYS = ("experiments", "scheduler")
+DATASET_KEYWORDS = {k for keys in DATASET_KWARGS.values() for k in keys if k != "seed"}
 
 # --- from a spec to a list of configs -------------------------------------------------------
 
 
 def expand(spec: dict) -> list[tuple[str, TrainConfig]]:
-    """Every (experiment name, config) the spec describes, in order, without duplicates."""
+    """Every (experiment name, config) the spec describes before tuning, without duplicates.
+
+    That is each condition's default on every seed and each grid point on the
+    tuning seeds; :func:`tuned_runs` adds the chosen grid points on the other seeds.
+    """
+    runs, seen = [], set()
+    for name, experiment, _ in _experiments(spec):
+        for config in _expand_experiment(experiment, where=f"experiment {name!r}"):
+            if config.run_id not in seen:
+                seen.add(config.run_id)
+                runs.append((name, config))
+    return runs
+
+
+def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConfig]]:
+    """The chosen grid points of every tuned experiment on the seeds they have not run.
+
+    For each experiment with ``tune_seeds``, each target metric, context and condition,
+    :func:`imbloss.results.choose_settings` picks the grid point from the validation
+    scores in ``results_dir``; a pick other than the default is run on every seed.
+    """
+    results_dir = Path(results_dir)
+    runs, seen = [], set()
+    for name, experiment, where in _experiments(spec):
+        if experiment.get("tune_seeds") is None:
+            continue
+        configs = _expand_experiment(experiment, where=where)
+        done = [results_dir / f"{c.run_id}.json" for c in configs]
+        frame = results_frame([RunResult.load(path) for path in done if path.exists()])
+        if frame.empty:
+            continue
+        by_group = {config_digest(c.to_dict(), drop=("seed",)): c for c in configs}
+        frame["template"] = frame["group"].map(by_group)
+        seeds = _seeds(experiment, where)
+        for metric in TARGET_METRICS:
+            chosen = choose_settings(frame, metric, tune_seeds(experiment))
+            for pick in chosen[~chosen["default"]].itertuples():
+                rows = frame[
+                    (frame["context"] == pick.context)
+                    & (frame["condition"] == pick.condition)
+                    & (frame["params"] == pick.params)
+                ]
+                template = rows["template"].iloc[0].to_dict()
+                for seed in seeds:
+                    config = TrainConfig.from_dict({**template, "seed": seed})
+                    done = (results_dir / f"{config.run_id}.json").exists()
+                    if config.run_id not in seen and not done:
+                        seen.add(config.run_id)
+                        runs.append((name, config))
+    return runs
+
+
+def _experiments(spec: dict) -> list[tuple[str, dict, str]]:
+    """(name, experiment, where) for every experiment of a spec, checked."""
     if not isinstance(spec, dict):
         raise ValueError(f"a sweep spec must be a mapping; got {type(spec).__name__}")
     if "experiments" in spec:
@@ -73,35 +126,54 @@ def expand(spec: dict) -> list[tuple[str, TrainConfig]]:
             raise ValueError(f"experiments must be a non-empty list; got {experiments!r}")
     else:
         experiments = [{k: v for k, v in spec.items() if k != "scheduler"}]
-    runs, seen = [], set()
+    out = []
     for i, experiment in enumerate(experiments):
-        for config in _expand_experiment(experiment, where=f"experiment {i}"):
-            if config.run_id not in seen:
-                seen.add(config.run_id)
-                runs.append((experiment.get("name", f"experiment{i}"), config))
-    return runs
+        if not isinstance(experiment, dict):
+            raise ValueError(f"experiment {i} must be a mapping; got {experiment!r}")
+        _check_keys(f"experiment {i}", experiment, EXPERIMENT_KEYS)
+        name = experiment.get("name", f"experiment{i}")
+        out.append((name, experiment, f"experiment {name!r}"))
+    return out
+
+
+def tune_seeds(experiment: dict) -> list[int]:
+    """The seeds an experiment's grid runs on: ``tune_seeds`` (a count: the first ones of
+    ``seeds``, or a list), by default every seed."""
+    where = f"experiment {experiment.get('name', '')!r}"
+    seeds = _seeds(experiment, where)
+    if experiment.get("tune_seeds") is None:
+        return seeds
+    chosen = _seeds(experiment, where, "tune_seeds")
+    if isinstance(experiment["tune_seeds"], int):
+        chosen = seeds[: experiment["tune_seeds"]]
+    if not set(chosen) <= set(seeds):
+        raise ValueError(f"{where}: tune_seeds {chosen} must be among seeds {seeds}")
+    return chosen
+
+
+def _seeds(experiment: dict, where: str, key: str = "seeds", default=3) -> list[int]:
+    seeds = experiment.get(key, default)
+    seeds = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
+    if not isinstance(seeds, list) or not seeds:
+        raise ValueError(f"{where}: {key}={seeds!r} is not valid; expected a count or a list")
+    return seeds
 
 
 def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
-    if not isinstance(experiment, dict):
-        raise ValueError(f"{where} must be a mapping; got {experiment!r}")
-    _check_keys(where, experiment, EXPERIMENT_KEYS)
-    where = f"experiment {experiment.get('name', where)!r}"
     base = dict(experiment.get("base") or {})
     for key in ("loss", "seed", "loss_kwargs"):
         if key in base:
             raise ValueError(f"{where}: base may not set {key!r}; use losses / seeds / grid")
+    choices = (*LOSSES, *CONDITIONS)
     losses = experiment.get("losses", "all")
     losses = list(LOSSES) if losses == "all" else losses
-    if not isinstance(losses, list) or not losses or not set(losses) <= set(LOSSES):
+    if not isinstance(losses, list) or not losses or not set(losses) <= set(choices):
         raise ValueError(
             f"{where}: losses={losses!r} is not valid; expected 'all' or a list "
-            f"of names from {LOSSES}"
+            f"of names from {choices}"
         )
-    seeds = experiment.get("seeds", 3)
-    seeds = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
-    if not isinstance(seeds, list) or not seeds:
-        raise ValueError(f"{where}: seeds={seeds!r} is not valid; expected a count or a list")
+    seeds = _seeds(experiment, where)
+    grid_seeds = tune_seeds(experiment)
     grid = experiment.get("grid") or {}
     if not isinstance(grid, dict) or not set(grid) <= set(losses):
         raise ValueError(
@@ -112,12 +184,17 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
     configs = []
     for dataset_kwargs in dataset_grid:
         for loss in losses:
-            for loss_kwargs in _product(grid.get(loss, {}), f"{where}: grid[{loss!r}]"):
-                for seed in seeds:
+            points = [({}, seeds)] + [
+                (point, grid_seeds)
+                for point in _product(grid.get(loss, {}), f"{where}: grid[{loss!r}]")
+                if point
+            ]
+            for loss_kwargs, point_seeds in points:
+                for seed in point_seeds:
                     values = {
                         **base,
+                        **CONDITIONS.get(loss, {"loss": loss}),
                         "dataset_kwargs": {**base.get("dataset_kwargs", {}), **dataset_kwargs},
-                        "loss": loss,
                         "loss_kwargs": loss_kwargs,
                         "seed": seed,
                     }
@@ -163,9 +240,11 @@ def run_sweep(
     ``scheduler`` address (default: the spec's ``scheduler`` key) they go to that Dask
     cluster instead, as many at a time as its workers have threads, each with one
     torch thread (give workers ``--nthreads 1``: the torch thread count is per process);
-    ``n_jobs`` is then not used. The frame has one row per finished run
-    (:func:`results_frame`); failures are in ``frame.attrs["failures"]``. The
-    progress bar shows on a terminal unless ``quiet``.
+    ``n_jobs`` is then not used. For a spec with ``tune_seeds``, the grid runs first,
+    then the chosen settings on the remaining seeds (:func:`tuned_runs`). The frame has
+    one row per finished run (:func:`imbloss.results.results_frame`, with post-hoc
+    scores); failures are in ``frame.attrs["failures"]``. The progress bar shows
+    unless ``quiet`` (in a notebook as a widget or text, in a piped log every 30 s).
     """
     if isinstance(spec, dict):
         runs = expand(spec)
@@ -182,29 +261,14 @@ def run_sweep(
             "such as 'tcp://10.0.0.5:8786'"
         )
     results_dir = Path(results_dir)
-    (results_dir / "failed").mkdir(parents=True, exist_ok=True)
-    todo = [
-        _for_worker(config, one_thread=scheduler is not None or n_jobs != 1)
-        for _, config in runs
-        if not (results_dir / f"{config.run_id}.json").exists()
-    ]
-
-    failures = []
-    with _backend(scheduler if todo else None):
-        jobs = joblib.Parallel(
-            n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
-        )(joblib.delayed(_run_one)(config.to_dict()) for config in todo)
-        bar = tqdm(
-            jobs,
-            total=len(todo),
-            desc="sweep" if scheduler is None else f"sweep on {scheduler}",
-            disable=quiet or not todo or not sys.stderr.isatty(),
+    one_thread = scheduler is not None or n_jobs != 1
+    failures = _run_configs(runs, results_dir, n_jobs, scheduler, quiet, one_thread, "sweep")
+    if isinstance(spec, dict):
+        tuned = tuned_runs(spec, results_dir)
+        runs += tuned
+        failures += _run_configs(
+            tuned, results_dir, n_jobs, scheduler, quiet, one_thread, "sweep: tuned settings"
         )
-        for outcome in bar:
-            failure = _record(outcome, results_dir)
-            if failure is not None:
-                failures.append(failure)
-                bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
     frame = results_frame(
         [
             RunResult.load(results_dir / f"{c.run_id}.json")
@@ -212,6 +276,7 @@ def run_sweep(
             if (results_dir / f"{c.run_id}.json").exists()
         ],
         experiments={c.run_id: name for name, c in runs},
+        results_dir=results_dir,
     )
     frame.attrs["failures"] = failures
     if failures:
@@ -223,6 +288,47 @@ def run_sweep(
             stacklevel=2,
         )
     return frame
+
+
+def _run_configs(
+    runs: list[tuple[str, TrainConfig]],
+    results_dir: Path,
+    n_jobs: int,
+    scheduler: str | None,
+    quiet: bool,
+    one_thread: bool,
+    desc: str,
+) -> list[dict]:
+    """Run the configs whose results are not in ``results_dir``; return the failure reports."""
+    (results_dir / "failed").mkdir(parents=True, exist_ok=True)
+    # seed by seed, so that an interrupted sweep has every condition on its first seeds
+    todo = sorted(
+        (
+            _for_worker(config, one_thread=one_thread)
+            for _, config in runs
+            if not (results_dir / f"{config.run_id}.json").exists()
+        ),
+        key=lambda config: config.seed,
+    )
+    failures = []
+    with _backend(scheduler if todo else None):
+        jobs = joblib.Parallel(
+            n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
+        )(joblib.delayed(_run_one)(config.to_dict()) for config in todo)
+        bar = tqdm(
+            jobs,
+            total=len(todo),
+            desc=desc if scheduler is None else f"{desc} on {scheduler}",
+            disable=quiet or not todo,
+            # in a piped log (CI, papermill) a line every 30 s instead of a redrawn bar
+            mininterval=0.1 if sys.stderr.isatty() else 30.0,
+        )
+        for outcome in bar:
+            failure = _record(outcome, results_dir)
+            if failure is not None:
+                failures.append(failure)
+                bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
+    return failures
 
 
 @contextlib.contextmanager
@@ -247,10 +353,13 @@ def _for_worker(config: TrainConfig, *, one_thread: bool) -> TrainConfig:
 
 
 def _run_one(config_dict: dict) -> dict:
-    """Fit one config in a worker: ``{"result": RunResult dict}`` or ``{"failure": report}``."""
+    """Fit one config in a worker: ``{"result", "predictions"}`` or ``{"failure": report}``."""
+    from imbloss.train import fit_and_predict  # the trainer is only needed in the workers
+
     config = TrainConfig.from_dict(config_dict)
     try:
-        return {"result": fit(config).to_dict()}
+        result, predictions = fit_and_predict(config)
+        return {"result": result.to_dict(), "predictions": predictions.to_arrays()}
     except Exception as error:  # noqa: BLE001 - reported with its traceback, the sweep goes on
         report = {
             "run_id": config.run_id,
@@ -271,199 +380,39 @@ def _record(outcome: dict, results_dir: Path) -> dict | None:
         )
         return report
     result = RunResult.from_dict(outcome["result"])
-    result.save(results_dir / f"{result.run_id}.json")
+    save_run(result, Predictions.from_arrays(outcome["predictions"]), results_dir)
     (results_dir / "failed" / f"{result.run_id}.json").unlink(missing_ok=True)
     return None
 
 
-# --- the results table ------------------------------------------------------------------------
+def comparison_tables(
+    spec: dict, frame: pd.DataFrame, metric: str
+) -> list[tuple[str, pd.DataFrame]]:
+    """(title, :func:`imbloss.results.comparison_table`) for every experiment and context.
+
+    The title names the experiment and its dataset keywords (``"digits imbalance_ratio=100"``);
+    each table uses its experiment's tuning seeds; contexts without CE are left out.
+    """
+    dataset_keys = [c for c in frame.columns if c in DATASET_KEYWORDS]
+    tables = []
+    for name, experiment, _ in _experiments(spec):
+        runs = frame[frame["experiment"] == name]
+        for _, in_context in runs.groupby("context", sort=False):
+            if not (in_context["condition"] == "ce").any():
+                continue
+            first = in_context.iloc[0]
+            keywords = " ".join(
+                f"{k}={first[k]}" for k in dataset_keys if k in first and pd.notna(first[k])
+            )
+            table = comparison_table(in_context, metric, tune_seeds(experiment))
+            tables.append((f"{name} {keywords}".strip(), table))
+    return tables
+
+
+# --- reading results back --------------------------------------------------------------------
 
 
 def load_results(results_dir: str | Path) -> pd.DataFrame:
-    """Every result JSON in ``results_dir`` as one :func:`results_frame`."""
+    """Every run in ``results_dir`` as one :func:`imbloss.results.results_frame`."""
     paths = sorted(Path(results_dir).glob("*.json"))
-    return results_frame([RunResult.load(path) for path in paths])
-
-
-def results_frame(
-    results: Sequence[RunResult], experiments: dict[str, str] | None = None
-) -> pd.DataFrame:
-    """One tidy row per run: its config, test metrics, best-epoch diagnostics and timings.
-
-    Columns: ``run_id``, ``experiment`` (when ``experiments`` maps run ids to
-    names), ``dataset``, one column per dataset keyword, ``loss``, ``params``
-    (the loss keywords as ``"gamma=2.0"``), ``label`` (``"focal(gamma=2.0)"``),
-    ``seed``, ``accuracy``, ``balanced_accuracy``, ``macro_f1``, ``val_macro_f1``,
-    ``best_epoch``, ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` (at the
-    best epoch), ``train_s``, ``total_s``, ``examples_per_s``, ``device``, and the
-    grouping keys ``group`` (the config without the seed) and ``context`` (without
-    seed and loss) that :func:`summarize` and :func:`paired_vs_ce` use.
-    """
-    rows = []
-    for result in results:
-        config = result.config
-        best = result.history[result.best_epoch - 1]
-        row = {"run_id": result.run_id}
-        if experiments is not None:
-            row["experiment"] = experiments.get(result.run_id, "")
-        row.update(
-            {
-                "dataset": config["dataset"],
-                **{k: v for k, v in config["dataset_kwargs"].items() if k != "seed"},
-                "loss": config["loss"],
-                "params": loss_params(config),
-                "label": loss_label(config),
-                "seed": config["seed"],
-                **{metric: result.test_metrics[metric] for metric in SUMMARY_METRICS},
-                "val_macro_f1": result.val_metrics["macro_f1"],
-                "best_epoch": result.best_epoch,
-                "easy_grad_share": best["easy_grad_share"],
-                "head_grad_share": best["head_grad_share"],
-                "mean_p_t": best["mean_p_t"],
-                "train_s": result.timings["train_s"],
-                "total_s": result.timings["total_s"],
-                "examples_per_s": result.timings["examples_per_s"],
-                "device": result.device,
-                "group": config_digest(config, drop=("seed",)),
-                "context": config_digest(config, drop=("seed", "loss", "loss_kwargs")),
-            }
-        )
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# --- statistics -------------------------------------------------------------------------------
-
-
-def _group_columns(df: pd.DataFrame) -> list[str]:
-    """The descriptive columns that identify a config up to its seed, plus ``group``."""
-    fixed = {
-        "run_id",
-        "seed",
-        "group",
-        "context",
-        "device",
-        "best_epoch",
-        "val_macro_f1",
-        "easy_grad_share",
-        "head_grad_share",
-        "mean_p_t",
-        "train_s",
-        "total_s",
-        "examples_per_s",
-        *SUMMARY_METRICS,
-    }
-    return [c for c in df.columns if c not in fixed] + ["group"]
-
-
-def _check_metric(df: pd.DataFrame, metric: str) -> None:
-    if metric not in df.columns or not pd.api.types.is_numeric_dtype(df[metric]):
-        numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
-        raise ValueError(f"metric={metric!r} is not a numeric column; expected one of {numeric}")
-
-
-def bootstrap_mean_interval(
-    values: Sequence[float], *, n_boot: int = 10_000, confidence: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of ``values`` (seeded, so reproducible)."""
-    values = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = rng.choice(values, size=(n_boot, len(values)), replace=True).mean(axis=1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def summarize(
-    df: pd.DataFrame, metric: str = "macro_f1", *, n_boot: int = 10_000, seed: int = 0
-) -> pd.DataFrame:
-    """Per config (over seeds): n, mean, std and a 95 % bootstrap interval of the mean.
-
-    Rows are sorted by decreasing mean. With 3 seeds the interval is coarse: it
-    can only be as wide as the seeds' spread allows.
-    """
-    _check_metric(df, metric)
-    keys = _group_columns(df)
-    rows = []
-    for key, group in df.groupby(keys, sort=False, dropna=False):
-        values = group[metric].to_numpy(dtype=float)
-        low, high = bootstrap_mean_interval(values, n_boot=n_boot, seed=seed)
-        rows.append(
-            {
-                **dict(zip(keys, key)),
-                "n": len(values),
-                "mean": values.mean(),
-                "std": values.std(ddof=1) if len(values) > 1 else float("nan"),
-                "ci_low": low,
-                "ci_high": high,
-            }
-        )
-    out = pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable")
-    out.attrs["metric"] = metric
-    return out.drop(columns="group").reset_index(drop=True)
-
-
-def paired_vs_ce(df: pd.DataFrame, metric: str = "macro_f1") -> pd.DataFrame:
-    """Each config against plain CE run with the same seeds and the same everything else.
-
-    Pairs are formed by seed within a ``context`` (same dataset, dataset keywords
-    and training settings). Reports the number of pairs, the mean and std of the
-    paired difference (config minus CE), how often it is better / tied / worse, and the
-    two-sided Wilcoxon signed-rank p-value (``scipy.stats.wilcoxon``, exact for
-    small n). With n pairs and no ties the smallest possible p is 2 / 2**n: 0.25
-    for 3 seeds, so 3 seeds can never reach p < 0.05; report what is measured.
-    """
-    _check_metric(df, metric)
-    keys = _group_columns(df)
-    rows = []
-    for _, in_context in df.groupby("context", sort=False):
-        ce = in_context[(in_context["loss"] == "ce") & (in_context["params"] == "")]
-        if ce.empty:
-            continue
-        ce_by_seed = ce.set_index("seed")[metric]
-        for key, group in in_context.drop(ce.index).groupby(keys, sort=False, dropna=False):
-            paired = (
-                group.set_index("seed")[metric]
-                .to_frame("value")
-                .join(ce_by_seed.rename("ce"), how="inner")
-            )
-            diff = (paired["value"] - paired["ce"]).to_numpy(dtype=float)
-            if len(diff) == 0:
-                continue
-            rows.append(
-                {
-                    **dict(zip(keys, key)),
-                    "n_pairs": len(diff),
-                    "mean": float(paired["value"].mean()),
-                    "ce_mean": float(paired["ce"].mean()),
-                    "mean_diff": float(diff.mean()),
-                    "std_diff": float(diff.std(ddof=1)) if len(diff) > 1 else float("nan"),
-                    "n_better": int((diff > 0).sum()),
-                    "n_tied": int((diff == 0).sum()),
-                    "n_worse": int((diff < 0).sum()),
-                    "wilcoxon_p": _wilcoxon_p(diff),
-                }
-            )
-    columns = [
-        *keys,
-        "n_pairs",
-        "mean",
-        "ce_mean",
-        "mean_diff",
-        "std_diff",
-        "n_better",
-        "n_tied",
-        "n_worse",
-        "wilcoxon_p",
-    ]
-    out = pd.DataFrame(rows, columns=columns)
-    out = out.sort_values("mean_diff", ascending=False, kind="stable").reset_index(drop=True)
-    out.attrs["metric"] = metric
-    return out.drop(columns="group")
-
-
-def _wilcoxon_p(diff: np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p; 1.0 when every difference is zero (nothing to rank)."""
-    if not np.any(diff != 0):
-        return 1.0
-    return float(stats.wilcoxon(diff).pvalue)
+    return results_frame([RunResult.load(path) for path in paths], results_dir=results_dir)

@@ -9,9 +9,12 @@ cut (the "megabatch" length grouping of Hugging Face's ``group_by_length``)
 and the batches are then shuffled: the GRU then runs fewer time steps per
 batch; ``length_grouping=1`` keeps the batches as drawn.
 
-The best epoch is the one with the highest validation macro-F1; its weights
-are kept in memory and the test set is scored with them. On the CPU two runs
-of the same config give identical numbers.
+The learning rate follows ``config.lr_schedule`` per optimiser step (cosine by
+default). For each of :data:`imbloss.runs.TARGET_METRICS` (validation macro-F1 and
+balanced accuracy) the epoch with the best validation score is selected: its
+weights are kept in memory and the validation and test sets are scored with them,
+and :func:`fit_and_predict` also returns their logits. On the CPU two runs of the
+same config give identical numbers.
 
 Under ``torchrun --nproc_per_node=N`` the same code trains data-parallel: every
 rank draws the same global batches and trains on its shard of each, and the
@@ -22,240 +25,50 @@ gradient step equals the single-process one on the global batch (see
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
-import hashlib
-import inspect
 import json
+import math
 import random
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from importlib import metadata
-from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from imbloss import distributed
-from imbloss.data import (
-    DATASETS,
-    SAMPLERS,
-    epoch_indices,
-    prepare_dataset,
-    prepare_digits,
-    prepare_names,
-)
+from imbloss.config import STEP_AT, STEP_FACTOR, TrainConfig
+from imbloss.data import epoch_indices, prepare_dataset
 from imbloss.data.base import PreparedData, TensorSplit
 from imbloss.diagnostics import GradientDiagnostics, head_classes
-from imbloss.losses import LOSSES, build_loss
+from imbloss.losses import build_loss, class_balanced_weights
 from imbloss.metrics import classification_metrics, epoch_metrics
-from imbloss.models import TutorialCharRNN, build_model
+from imbloss.models import build_model
+from imbloss.runs import TARGET_METRICS, Predictions, RunResult, condition
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-DATASET_KWARGS = {
-    name: tuple(inspect.signature(prepare).parameters)
-    for name, prepare in (("names", prepare_names), ("digits", prepare_digits))
-}
+__all__ = ["RunResult", "TrainConfig", "fit", "fit_and_predict", "learning_rate", "load_data"]
+
 EVAL_BATCH_SIZE = 2048
-# Fields that change how a run is executed or shown, not what it computes: not in the run id.
-RUNTIME_FIELDS = ("num_threads", "quiet")
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run; invalid values raise ``ValueError`` at creation.
-
-    Attributes:
-        dataset: one of :data:`imbloss.data.DATASETS`.
-        dataset_kwargs: keywords for the dataset's ``prepare_*`` function (e.g.
-            ``{"imbalance_ratio": 50}`` for digits). Its ``seed`` defaults to ``seed``,
-            so every seed draws its own split and runs that share a seed share a split.
-        loss: one of :data:`imbloss.losses.LOSSES`.
-        loss_kwargs: the loss's hyperparameters (e.g. ``{"gamma": 2.0}``).
-        hidden_size: GRU units per direction, or the MLP's hidden width.
-        embedding_dim: character embedding size (sequences only).
-        num_layers: stacked GRU layers (sequences only).
-        dropout: dropout before the output layer.
-        epochs: passes over the training rows.
-        batch_size: rows per optimiser step (the defaults of ``batch_size``, ``lr``, the
-            model sizes and ``epochs`` suit the names data).
-        lr: Adam learning rate.
-        weight_decay: Adam weight decay (L2).
-        sampler: one of :data:`imbloss.data.SAMPLERS`.
-        length_grouping: batches whose rows are sorted by length together (1 = off).
-        seed: seeds Python, NumPy, torch, the batch order and (by default) the split.
-        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``,
-            ``"cuda:N"`` or ``"mps"``.
-        num_threads: torch CPU threads for the run (None: leave as is).
-        quiet: no progress bar (it is also off when stderr is not a terminal).
-    """
-
-    dataset: str = "names"
-    dataset_kwargs: dict = field(default_factory=dict)
-    loss: str = "ce"
-    loss_kwargs: dict = field(default_factory=dict)
-    hidden_size: int = 64
-    embedding_dim: int = 32
-    num_layers: int = 1
-    dropout: float = 0.0
-    epochs: int = 10
-    batch_size: int = 512
-    lr: float = 1e-2
-    weight_decay: float = 0.0
-    sampler: str = "natural"
-    length_grouping: int = 8
-    seed: int = 0
-    device: str = "auto"
-    num_threads: int | None = None
-    quiet: bool = False
-
-    def __post_init__(self) -> None:
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("loss", self.loss, LOSSES)
-        _check_choice("sampler", self.sampler, SAMPLERS)
-        for name in ("dataset_kwargs", "loss_kwargs"):
-            value = getattr(self, name)
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-                raise ValueError(f"{name} must be a dict with string keys; got {value!r}")
-        # the loss keywords are checked by building the loss once (names and values);
-        # two placeholder class counts stand in for the data's
-        build_loss(self.loss, class_counts=torch.ones(2), **self.loss_kwargs)
-        valid = DATASET_KWARGS.get(self.dataset)
-        unknown = sorted(set(self.dataset_kwargs) - set(valid)) if valid is not None else []
-        if unknown:
-            raise ValueError(
-                f"dataset_kwargs {unknown} are not options of dataset {self.dataset!r}; "
-                f"valid ones are {valid}"
-            )
-        for name in (
-            "hidden_size",
-            "embedding_dim",
-            "num_layers",
-            "epochs",
-            "batch_size",
-            "length_grouping",
-        ):
-            _check_int(name, getattr(self, name), minimum=1)
-            setattr(self, name, int(getattr(self, name)))  # NumPy integers -> int (JSON, run_id)
-        _check_int("seed", self.seed, minimum=0)
-        self.seed = int(self.seed)
-        if self.num_threads is not None:
-            _check_int("num_threads", self.num_threads, minimum=1)
-            self.num_threads = int(self.num_threads)
-        _check_real("lr", self.lr, low=0.0, low_open=True)
-        _check_real("weight_decay", self.weight_decay, low=0.0)
-        _check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        if not isinstance(self.quiet, bool):
-            raise ValueError(f"quiet must be True or False; got {self.quiet!r}")
-        if not isinstance(self.device, str) or (
-            self.device not in DEVICES and not _is_cuda_index(self.device)
-        ):
-            raise ValueError(
-                f"device={self.device!r} is not valid; expected one of {DEVICES} or 'cuda:N'"
-            )
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        """Build from a mapping; an unknown key is an error that lists the valid ones."""
-        if not isinstance(values, dict):
-            raise ValueError(f"a train config must be a mapping; got {type(values).__name__}")
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(values) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown config key(s) {unknown}; valid keys are {valid}")
-        return cls(**copy.deepcopy(values))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def run_id(self) -> str:
-        """A stable, readable id: dataset, loss, seed and a hash of every result-changing field."""
-        return f"{self.dataset}-{self.loss}-s{self.seed}-{config_digest(self.to_dict())}"
-
-
-def config_digest(config: dict, drop: Sequence[str] = ()) -> str:
-    """A 10-hex-digit hash of every result-changing field of a config dict, less ``drop``."""
-    kept = {k: v for k, v in config.items() if k not in set(drop) | set(RUNTIME_FIELDS)}
-    return hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-
-def loss_params(config: dict) -> str:
-    """The config's loss keywords, sorted, as ``"gamma=2.0"`` (empty without keywords)."""
-    return ",".join(f"{k}={v}" for k, v in sorted(config["loss_kwargs"].items()))
-
-
-def loss_label(config: dict) -> str:
-    """The loss and its keywords as ``"focal(gamma=2.0)"``, or the bare name without them."""
-    params = loss_params(config)
-    return f"{config['loss']}({params})" if params else config["loss"]
-
-
-@dataclass
-class RunResult:
-    """What one :func:`fit` measured; ``to_json`` / ``from_json`` round-trip it exactly.
-
-    ``history`` has one dict per epoch: ``epoch``, ``train_loss``, ``val_accuracy``,
-    ``val_macro_f1``, ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` and
-    ``train_s``. ``timings`` holds ``train_s`` (training steps only), ``eval_s``,
-    ``total_s`` and ``examples_per_s`` (training rows per second of ``train_s``; for
-    the names data these are names per second).
-    """
-
-    run_id: str
-    config: dict
-    best_epoch: int
-    val_metrics: dict
-    test_metrics: dict
-    history: list
-    head_classes: list
-    class_counts: list
-    timings: dict
-    versions: dict
-    device: str
-
-    @property
-    def train_config(self) -> TrainConfig:
-        return TrainConfig.from_dict(self.config)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> RunResult:
-        return cls(**values)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> RunResult:
-        return cls.from_dict(json.loads(text))
-
-    def save(self, path: str | Path) -> Path:
-        """Write the JSON atomically (a temporary file renamed into place)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json())
-        tmp.replace(path)
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> RunResult:
-        return cls.from_json(Path(path).read_text())
+# deferred re-weighting uses class-balanced weights with the beta of Cao et al. (2019)
+DRW_BETA = 0.9999
 
 
 def fit(config: TrainConfig, data: PreparedData | None = None) -> RunResult:
-    """Train ``config``'s model with its loss; score validation every epoch and test at the best.
+    """Train ``config``'s model with its loss; score validation every epoch, test at the best.
 
     ``data`` overrides loading ``config.dataset`` (used by tests and notebooks that
-    prepare it once); it should then be what ``config`` describes.
+    prepare it once); it should then be what ``config`` describes. See
+    :func:`fit_and_predict` for the saved logits as well.
     """
+    return fit_and_predict(config, data)[0]
+
+
+def fit_and_predict(
+    config: TrainConfig, data: PreparedData | None = None
+) -> tuple[RunResult, Predictions]:
+    """:func:`fit`, and the validation and test logits of every selected epoch."""
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
     start = time.perf_counter()
@@ -273,10 +86,32 @@ def fit(config: TrainConfig, data: PreparedData | None = None) -> RunResult:
                 embedding_dim=config.embedding_dim,
                 num_layers=config.num_layers,
                 dropout=config.dropout,
+                classifier=config.classifier,
             )
-            result = _Trainer(config, data, model.to(device), loss_fn.to(device), device).run()
+            trainer = _Trainer(config, data, model.to(device), loss_fn.to(device), device)
+            result, predictions = trainer.run()
     result.timings["total_s"] = time.perf_counter() - start
-    return result
+    return result, predictions
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate of optimiser step ``step`` (0-based) of ``total_steps``.
+
+    cosine: ``lr * (1 + cos(pi * step / total_steps)) / 2``; step: ``lr`` before
+    ``STEP_AT * total_steps`` and ``STEP_FACTOR * lr`` from there on; constant: ``lr``.
+    """
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+    if config.lr_schedule == "step" and step >= STEP_AT * total_steps:
+        return config.lr * STEP_FACTOR
+    return config.lr
+
+
+def drw_epoch(config: TrainConfig) -> int | None:
+    """The first epoch (1-based) trained with deferred re-weighting, or None without it."""
+    if config.drw_start is None:
+        return None
+    return int(math.floor(config.drw_start * config.epochs)) + 1
 
 
 class _Trainer:
@@ -309,20 +144,28 @@ class _Trainer:
         self.autocast = functools.partial(
             torch.autocast, device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
         )
+        # the logits the decision rule reads: LDAM's scale multiplies the model's logits
+        self.decision_scale = float(getattr(loss_fn, "scale", 1.0))
+        self.steps_per_epoch = -(-len(data.train) // config.batch_size)
+        self.step = 0
 
-    def run(self) -> RunResult:
+    def run(self) -> tuple[RunResult, Predictions]:
         config = self.config
-        history, best_f1, best_epoch, best_state = [], -1.0, 0, None
+        history = []
+        best = {metric: (-1.0, 0, None) for metric in TARGET_METRICS}  # score, epoch, state
         train_s = eval_s = 0.0
         seen = 0
         bar = tqdm(
             range(1, config.epochs + 1),
-            desc=f"{config.dataset} {config.loss} seed {config.seed}",
+            desc=f"{config.dataset} {condition(config.to_dict())} seed {config.seed}",
             disable=config.quiet or not sys.stderr.isatty() or not distributed.is_main(),
             leave=False,
         )
         for epoch in bar:
+            if epoch == drw_epoch(config):
+                self._start_reweighting()
             tick = time.perf_counter()
+            lr = learning_rate(config, self.step, self.steps_per_epoch * config.epochs)
             seen += self._train_epoch()
             diag = self.diagnostics.compute()  # the epoch's one host synchronisation
             epoch_s = time.perf_counter() - tick
@@ -332,15 +175,17 @@ class _Trainer:
                     f"(loss={config.loss!r}, loss_kwargs={config.loss_kwargs}, lr={config.lr})"
                 )
             tick = time.perf_counter()
-            val = epoch_metrics(self.val.y_cpu, self._predict(self.val), self.data.num_classes)
+            val = epoch_metrics(
+                self.val.y_cpu, self._logits(self.val).argmax(1), self.data.num_classes
+            )
             eval_s += time.perf_counter() - tick
             train_s += epoch_s
             history.append(
                 {
                     "epoch": epoch,
+                    "lr": lr,
                     "train_loss": diag.pop("loss"),
-                    "val_accuracy": val["accuracy"],
-                    "val_macro_f1": val["macro_f1"],
+                    **{f"val_{name}": value for name, value in val.items()},
                     **diag,
                     "train_s": epoch_s,
                 }
@@ -348,22 +193,32 @@ class _Trainer:
             bar.set_postfix(
                 loss=f"{history[-1]['train_loss']:.3f}", val_f1=f"{val['macro_f1']:.3f}"
             )
-            if val["macro_f1"] > best_f1:
-                best_f1, best_epoch = val["macro_f1"], epoch
-                best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            for metric in TARGET_METRICS:
+                if val[metric] > best[metric][0]:
+                    state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                    best[metric] = (val[metric], epoch, state)
 
         tick = time.perf_counter()
-        self.model.load_state_dict(best_state)
         names = self.data.class_names
-        val_metrics = classification_metrics(self.val.y_cpu, self._predict(self.val), names)
-        test_metrics = classification_metrics(self.test.y_cpu, self._predict(self.test), names)
+        selections, logits = {}, {}
+        for metric, (_, epoch, state) in best.items():
+            self.model.load_state_dict(state)
+            by_split = {"val": self._logits(self.val), "test": self._logits(self.test)}
+            logits[metric] = {split: z.numpy() for split, z in by_split.items()}
+            selections[metric] = {
+                "best_epoch": epoch,
+                "val_metrics": classification_metrics(
+                    self.val.y_cpu, by_split["val"].argmax(1), names
+                ),
+                "test_metrics": classification_metrics(
+                    self.test.y_cpu, by_split["test"].argmax(1), names
+                ),
+            }
         eval_s += time.perf_counter() - tick
-        return RunResult(
+        result = RunResult(
             run_id=config.run_id,
             config=config.to_dict(),
-            best_epoch=best_epoch,
-            val_metrics=val_metrics,
-            test_metrics=test_metrics,
+            selections=selections,
             history=history,
             head_classes=[names[c] for c in self.head],
             class_counts=self.data.class_counts.tolist(),
@@ -371,15 +226,29 @@ class _Trainer:
             versions=library_versions(),
             device=str(self.device),
         )
+        predictions = Predictions(
+            logits=logits,
+            labels={"val": self.val.y_cpu.numpy(), "test": self.test.y_cpu.numpy()},
+            class_counts=self.data.class_counts.numpy(),
+        )
+        return result, predictions
+
+    def _start_reweighting(self) -> None:
+        """Deferred re-weighting: the loss's class weights become class-balanced weights."""
+        weights = class_balanced_weights(self.data.class_counts, beta=DRW_BETA)
+        self.loss_fn.weight = weights.to(self.device)
 
     def _train_epoch(self) -> int:
         """One pass of optimiser steps; returns the number of rows trained on (all ranks')."""
         config, train = self.config, self.train
+        total_steps = self.steps_per_epoch * config.epochs
         order = epoch_indices(config.sampler, train.y_cpu, generator=self.generator)
         self.model.train()
         for rows in _batches(
             order, train.lengths, config.batch_size, config.length_grouping, self.generator
         ):
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate(config, self.step, total_steps)
             rows = distributed.shard(rows)
             x, lengths = _batch_inputs(train, rows)
             target = train.y[rows.to(self.device, non_blocking=True)]
@@ -394,24 +263,25 @@ class _Trainer:
             loss.backward()
             self.optimizer.step()
             self.diagnostics.update(logits, target, batch_loss)
+            self.step += 1
         return len(order)
 
     @torch.no_grad()
-    def _predict(self, split: _DeviceSplit) -> torch.Tensor:
-        """Predicted class of every row (on the CPU), in batches sorted by length."""
+    def _logits(self, split: _DeviceSplit) -> torch.Tensor:
+        """The decision logits (float32, on the CPU) of every row, in batches sorted by length."""
         self.model.eval()
         n = len(split.y_cpu)
         if split.lengths is None:
             order = torch.arange(n)
         else:
             order = split.lengths.argsort(descending=True)
-        predictions = torch.empty(n, dtype=torch.int64)
+        out = torch.empty(n, self.data.num_classes, dtype=torch.float32)
         for rows in order.split(EVAL_BATCH_SIZE):
             x, lengths = _batch_inputs(split, rows)
             with self.autocast():
                 logits = self.model(x, lengths)
-            predictions[rows] = logits.argmax(dim=1).cpu()
-        return predictions
+            out[rows] = logits.float().cpu() * self.decision_scale
+        return out
 
 
 class _RankDiagnostics(GradientDiagnostics):
@@ -467,53 +337,6 @@ def _batches(
         by_length = lengths[chunk].argsort(descending=True, stable=True)
         batches.extend(chunk[by_length].split(batch_size))
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-
-
-def fit_tutorial(
-    data: PreparedData,
-    *,
-    steps: int,
-    lr: float = 0.005,
-    hidden_size: int = 128,
-    sampler: str = "uniform_language",
-    seed: int = 0,
-) -> dict:
-    """The PyTorch char-RNN tutorial's recipe, for comparison: one name per SGD step.
-
-    :class:`~imbloss.models.TutorialCharRNN` (one-hot characters, a ``hidden_size``
-    ``nn.RNN``, log-softmax) is trained with NLL loss and plain SGD at ``lr`` for
-    ``steps`` names drawn by ``sampler`` (the tutorial's draw: a uniform language,
-    then a uniform name of it); there is no model selection. Returns the test
-    metrics, the training seconds and seconds per step.
-    """
-    if data.kind != "sequence":
-        raise ValueError(f"the tutorial model reads sequences; got data.kind={data.kind!r}")
-    _check_int("steps", steps, minimum=1)
-    seed_everything(seed)
-    model = TutorialCharRNN(data.input_size, data.num_classes, hidden_size=hidden_size)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    train = data.train
-    rows = epoch_indices(sampler, train.y, generator=generator, num_samples=steps).tolist()
-    tick = time.perf_counter()
-    for row in rows:
-        log_probs = model(train.x[row, : int(train.lengths[row])])
-        loss = nn.functional.nll_loss(log_probs, train.y[row : row + 1])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    train_s = time.perf_counter() - tick
-    with torch.no_grad():
-        test = data.test
-        predictions = [
-            int(model(test.x[i, : int(test.lengths[i])]).argmax()) for i in range(len(test))
-        ]
-    return {
-        "steps": steps,
-        "train_s": train_s,
-        "s_per_step": train_s / steps,
-        "test_metrics": classification_metrics(test.y, predictions, data.class_names),
-    }
 
 
 @functools.lru_cache(maxsize=4)
@@ -580,29 +403,3 @@ def _torch_threads(num_threads: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def _is_cuda_index(device: str) -> bool:
-    prefix, _, index = device.partition(":")
-    return prefix == "cuda" and index.isdigit()
-
-
-def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not valid; expected one of {choices}")
-
-
-def _check_int(name: str, value, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-
-
-def _check_real(
-    name: str, value, *, low: float, high: float = float("inf"), low_open=False, high_open=False
-) -> None:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low)
-    ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a number in {interval}; got {value!r}")

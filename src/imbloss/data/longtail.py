@@ -42,14 +42,20 @@ def longtail_class_sizes(n_max: int, num_classes: int, ratio: float) -> list[int
     return sizes
 
 
-def prepare_digits(imbalance_ratio: float = 100.0, seed: int = 0) -> PreparedData:
+def prepare_digits(
+    imbalance_ratio: float = 100.0, seed: int = 0, matched_balanced: bool = False
+) -> PreparedData:
     """Digits as (N, 64) float32 features in [0, 1], with a long-tailed training set.
 
     Per class, a seeded shuffle puts ``EVAL_PER_CLASS`` images in validation, the next
     ``EVAL_PER_CLASS`` in test, and the rest in a training pool; ``n_max`` is the smallest pool
     (so every class can supply it) and class ``i`` keeps the first ``n_i`` images of its pool
-    (:func:`longtail_class_sizes`).
+    (:func:`longtail_class_sizes`). With ``matched_balanced`` every class instead keeps
+    ``sum(n_i) // C`` images: a balanced training set of (about) the long-tailed one's size,
+    the control that separates "less data" from "a skewed prior".
     """
+    if not isinstance(matched_balanced, bool):
+        raise ValueError(f"matched_balanced must be True or False; got {matched_balanced!r}")
     digits = load_digits()
     features = torch.from_numpy(digits.data / 16.0).float()
     labels = torch.from_numpy(digits.target).long()
@@ -64,6 +70,8 @@ def prepare_digits(imbalance_ratio: float = 100.0, seed: int = 0) -> PreparedDat
         pools.append(rows[2 * EVAL_PER_CLASS :])
     n_max = min(len(pool) for pool in pools)
     sizes = longtail_class_sizes(n_max, len(classes), imbalance_ratio)
+    if matched_balanced:
+        sizes = [sum(sizes) // len(classes)] * len(classes)
     train = [pool[:size] for pool, size in zip(pools, sizes)]
 
     def part(chosen: list[np.ndarray]) -> TensorSplit:
@@ -79,6 +87,7 @@ def prepare_digits(imbalance_ratio: float = 100.0, seed: int = 0) -> PreparedDat
         input_size=features.shape[1],
         info={
             "imbalance_ratio": float(imbalance_ratio),
+            "matched_balanced": matched_balanced,
             "seed": seed,
             "n_max": n_max,
             "class_sizes": sizes,

@@ -1,0 +1,250 @@
+"""From saved runs to the experiment's tables: scores, tuned settings, and paired comparisons.
+
+The selection rules, all on validation, never on test, and separate for each target
+metric ``m`` of :data:`imbloss.runs.TARGET_METRICS`:
+
+* the epoch: the one with the best validation ``m`` (done by the trainer);
+* a loss's hyperparameters (:func:`choose_settings`): the grid point with the best
+  mean validation ``m`` over the seeds that every grid point of that condition ran;
+* the post-hoc ``τ`` (:mod:`imbloss.posthoc`): the best validation ``m`` per run.
+
+:func:`comparison_table` then pairs every row with cross-entropy seed by seed:
+mean difference, its Student-t interval and Holm-corrected paired t-test p-values
+(:mod:`imbloss.stats`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from imbloss import posthoc, stats
+from imbloss.runs import (
+    TARGET_METRICS,
+    Predictions,
+    RunResult,
+    condition,
+    config_digest,
+    loss_label,
+    loss_params,
+)
+
+# Config fields that define a condition (with the loss and its keywords); runs that agree
+# on everything else (the data, the model, the budget) are compared with each other.
+CONDITION_FIELDS = ("loss", "loss_kwargs", "drw_start", "classifier", "lr_schedule")
+BASELINE = "ce"
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in TARGET_METRICS:
+        raise ValueError(f"metric={metric!r} is not valid; expected one of {TARGET_METRICS}")
+
+
+def results_frame(
+    results: Sequence[RunResult],
+    experiments: dict[str, str] | None = None,
+    results_dir: str | Path | None = None,
+) -> pd.DataFrame:
+    """One tidy row per run: its config, its scores per target metric, diagnostics and timings.
+
+    Columns: ``run_id``, ``experiment`` (when ``experiments`` maps run ids to names),
+    ``dataset``, one column per dataset keyword, ``condition``, ``loss``, ``params``
+    (``"gamma=2.0"``), ``label`` (``"focal(gamma=2.0)"``), ``seed``, ``epochs``; for
+    each target metric ``m``: ``m`` (test score at the epoch selected by validation
+    ``m``), ``val_m``, ``best_epoch_m`` and, when ``results_dir`` holds the runs'
+    ``.npz`` predictions, ``m_posthoc`` (test score after post-hoc adjustment),
+    ``val_m_posthoc`` and ``tau_m`` (its τ, chosen on validation); ``accuracy`` at the macro-F1 epoch;
+    ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` at that epoch; ``train_s``,
+    ``total_s``, ``examples_per_s``, ``device``; and the grouping keys ``group`` (the
+    config less its seed) and ``context`` (less the seed and the condition's fields).
+    """
+    rows = []
+    for result in results:
+        config = result.config
+        best = result.history[result.best_epoch - 1]
+        row = {"run_id": result.run_id}
+        if experiments is not None:
+            row["experiment"] = experiments.get(result.run_id, "")
+        row.update(
+            {
+                "dataset": config["dataset"],
+                **{k: v for k, v in config["dataset_kwargs"].items() if k != "seed"},
+                "condition": condition(config),
+                "loss": config["loss"],
+                "params": loss_params(config),
+                "label": loss_label(config),
+                "seed": config["seed"],
+                "epochs": config["epochs"],
+                "accuracy": result.test_metrics["accuracy"],
+            }
+        )
+        for metric in TARGET_METRICS:
+            chosen = result.selections[metric]
+            row[metric] = chosen["test_metrics"][metric]
+            row[f"val_{metric}"] = chosen["val_metrics"][metric]
+            row[f"best_epoch_{metric}"] = chosen["best_epoch"]
+        if results_dir is not None:
+            row.update(posthoc_scores(Predictions.load(Path(results_dir) / f"{result.run_id}.npz")))
+        row.update(
+            {
+                "easy_grad_share": best["easy_grad_share"],
+                "head_grad_share": best["head_grad_share"],
+                "mean_p_t": best["mean_p_t"],
+                "train_s": result.timings["train_s"],
+                "total_s": result.timings["total_s"],
+                "examples_per_s": result.timings["examples_per_s"],
+                "device": result.device,
+                "group": config_digest(config, drop=("seed",)),
+                "context": config_digest(config, drop=("seed", *CONDITION_FIELDS)),
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def posthoc_scores(predictions: Predictions) -> dict[str, float]:
+    """``{m_posthoc, val_m_posthoc, tau_m}`` per target metric: τ chosen on validation
+    (``val_m_posthoc`` is its validation score), ``m_posthoc`` its test score."""
+    out = {}
+    counts = predictions.class_counts
+    for metric in TARGET_METRICS:
+        logits = {s: z.astype(np.float32) for s, z in predictions.logits[metric].items()}
+        tau, val_score = posthoc.choose_tau(
+            logits["val"], predictions.labels["val"], counts, metric
+        )
+        predicted = posthoc.adjusted_predictions(logits["test"], counts, tau)
+        num_classes = logits["test"].shape[1]
+        out[f"{metric}_posthoc"] = posthoc.score(
+            predictions.labels["test"], predicted, metric, num_classes
+        )
+        out[f"val_{metric}_posthoc"] = val_score
+        out[f"tau_{metric}"] = tau
+    return out
+
+
+def choose_settings(
+    frame: pd.DataFrame, metric: str, tune_seeds: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Per context and condition, the grid point (``params``) with the best validation ``metric``.
+
+    The mean validation score of each grid point is taken over ``tune_seeds`` (the
+    seeds the grid ran on; by default the seeds that every grid point of the
+    condition ran), so a choice does not change once it has run on more seeds. Ties go to
+    the default
+    (``params == ""``), then to the first in sorted order. Columns: ``context``,
+    ``condition``, ``params`` (chosen), ``default`` (True when the default won),
+    ``tune_seeds`` (their number) and ``val_score``.
+    """
+    _check_metric(metric)
+    rows = []
+    for (context, name), runs in frame.groupby(["context", "condition"], sort=False):
+        seeds = set.intersection(*(set(g["seed"]) for _, g in runs.groupby("params")))
+        if tune_seeds is not None:
+            seeds &= set(tune_seeds)
+        tuning = runs[runs["seed"].isin(seeds)]
+        means = tuning.groupby("params")[f"val_{metric}"].mean()
+        order = sorted(means.index, key=lambda p: (-round(means[p], 12), p != "", p))
+        rows.append(
+            {
+                "context": context,
+                "condition": name,
+                "params": order[0],
+                "default": order[0] == "",
+                "tune_seeds": len(seeds),
+                "val_score": float(means[order[0]]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def comparison_table(
+    frame: pd.DataFrame,
+    metric: str,
+    tune_seeds: Sequence[int] | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Every condition against cross-entropy, seed by seed, for one target ``metric``.
+
+    ``frame`` holds one context (same data, model and budget; see
+    :func:`results_frame`), with post-hoc columns. Rows, per condition: ``default``
+    (its own default keywords), ``tuned`` (the keywords :func:`choose_settings` picks on
+    ``tune_seeds``,
+    left out when they are the default's) and ``tuned + post-hoc τ``; cross-entropy
+    has ``default`` and ``post-hoc τ``. Columns: ``condition``, ``row``, ``params``,
+    ``n`` (seeds), ``mean`` (test), ``val_mean`` (the same rule's validation score, the
+    only one a practitioner can choose by), ``std``, ``diff`` (mean paired difference from plain CE),
+    ``ci_low`` / ``ci_high`` (its t-interval), ``wins`` (seeds where the row beats CE),
+    ``p_holm`` (paired t-test, Holm-corrected over every row of the table but CE's
+    own), and for post-hoc rows ``diff_posthoc_ce`` (the difference from CE + post-hoc
+    τ: what training with the loss adds beyond moving the threshold).
+    """
+    _check_metric(metric)
+    if frame["context"].nunique() != 1:
+        raise ValueError(
+            f"frame must hold one context (one dataset and budget); got "
+            f"{frame['context'].nunique()}: select rows of one experiment first"
+        )
+    chosen = choose_settings(frame, metric, tune_seeds).set_index("condition")["params"]
+    if BASELINE not in chosen.index:
+        raise ValueError(f"frame has no {BASELINE!r} runs to compare with")
+    by_seed = frame.set_index("seed")
+    ce = by_seed[(by_seed["condition"] == BASELINE) & (by_seed["params"] == "")]
+    ce_plain, ce_posthoc = ce[metric], ce[f"{metric}_posthoc"]
+
+    rows = []
+
+    def add(name: str, kind: str, params: str, column: str) -> None:
+        runs = by_seed[(by_seed["condition"] == name) & (by_seed["params"] == params)]
+        values = runs[column]
+        paired = pd.concat([values.rename("value"), ce_plain.rename("ce")], axis=1).dropna()
+        diff = (paired["value"] - paired["ce"]).to_numpy()
+        row = {
+            "condition": name,
+            "row": kind,
+            "params": params,
+            "n": len(values),
+            "mean": float(values.mean()),
+            "val_mean": float(runs[f"val_{column}"].mean()),
+            "std": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+            "diff": float(diff.mean()) if len(diff) else float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "wins": int((diff > 0).sum()),
+            "p": float("nan"),
+            "diff_posthoc_ce": float("nan"),
+        }
+        if kind != "CE" and len(diff) >= 2:
+            row["ci_low"], row["ci_high"] = stats.t_interval(diff, confidence)
+            row["p"] = stats.paired_t_p(diff)
+        if column.endswith("_posthoc") and name != BASELINE:
+            both = pd.concat([values.rename("v"), ce_posthoc.rename("c")], axis=1).dropna()
+            row["diff_posthoc_ce"] = float((both["v"] - both["c"]).mean())
+        rows.append(row)
+
+    add(BASELINE, "CE", "", metric)
+    add(BASELINE, "post-hoc τ", "", f"{metric}_posthoc")
+    for name in [c for c in chosen.index if c != BASELINE]:
+        add(name, "default", "", metric)
+        if chosen[name] != "":
+            add(name, "tuned", chosen[name], metric)
+        add(name, "tuned + post-hoc τ", chosen[name], f"{metric}_posthoc")
+    table = pd.DataFrame(rows)
+    tested = table["p"].notna()
+    table["p_holm"] = np.nan
+    table.loc[tested, "p_holm"] = stats.holm(table.loc[tested, "p"].to_numpy())
+    table.attrs["metric"] = metric
+    return table
+
+
+def last_quarter_gain(result: RunResult, metric: str = "macro_f1") -> float:
+    """Best validation ``metric`` over all epochs minus the best over the first three quarters.
+
+    A converged budget leaves this near 0: the last quarter of training adds little.
+    """
+    _check_metric(metric)
+    scores = [epoch[f"val_{metric}"] for epoch in result.history]
+    cut = max(1, int(0.75 * len(scores)))
+    return float(max(scores) - max(scores[:cut]))

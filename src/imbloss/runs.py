@@ -1,0 +1,185 @@
+"""The record of a training run: what it was (config, id, label) and what it measured.
+
+This module imports neither torch nor the trainer, so the sweep, the statistics and
+the plots read results without them. A run is stored as two files side by side:
+
+* ``<run_id>.json``: :class:`RunResult` (config, per-epoch history, the metrics of
+  each selected epoch, timings, versions);
+* ``<run_id>.npz``: :class:`Predictions`, the validation and test logits (float16)
+  and labels at each selected epoch, so that post-hoc rules, bootstraps over
+  examples and AUCs need no retraining.
+
+The JSON is written last: a run whose JSON exists is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+# The validation metrics a run selects its epoch by; each has its own selected epoch.
+TARGET_METRICS = ("macro_f1", "balanced_accuracy")
+# Fields that change how a run is executed or shown, not what it computes: not in the run id.
+RUNTIME_FIELDS = ("num_threads", "quiet")
+
+
+def config_digest(config: Mapping, drop: Sequence[str] = ()) -> str:
+    """A 10-hex-digit hash of every result-changing field of a config dict, less ``drop``."""
+    kept = {k: v for k, v in config.items() if k not in set(drop) | set(RUNTIME_FIELDS)}
+    return hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def run_id(config: Mapping) -> str:
+    """A stable, readable id: dataset, condition, seed and a hash of every result-changing field."""
+    return f"{config['dataset']}-{condition(config)}-s{config['seed']}-{config_digest(config)}"
+
+
+def condition(config: Mapping) -> str:
+    """The training condition: the loss name, with ``_drw`` under deferred re-weighting."""
+    return config["loss"] + ("_drw" if config.get("drw_start") is not None else "")
+
+
+def loss_params(config: Mapping) -> str:
+    """The config's loss keywords, sorted, as ``"gamma=2.0"`` (empty without keywords)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(config["loss_kwargs"].items()))
+
+
+def loss_label(config: Mapping) -> str:
+    """The condition and its loss keywords as ``"focal(gamma=2.0)"``, or the bare name."""
+    params = loss_params(config)
+    return f"{condition(config)}({params})" if params else condition(config)
+
+
+@dataclass
+class RunResult:
+    """What one training run measured; ``to_json`` / ``from_json`` round-trip it exactly.
+
+    ``selections`` maps each of :data:`TARGET_METRICS` to the epoch selected by that
+    validation metric: ``{"best_epoch", "val_metrics", "test_metrics"}`` (the metrics
+    of :func:`imbloss.metrics.classification_metrics`). ``best_epoch``,
+    ``val_metrics`` and ``test_metrics`` are the macro-F1 selection's.
+
+    ``history`` has one dict per epoch: ``epoch``, ``lr``, ``train_loss``,
+    ``val_accuracy``, ``val_macro_f1``, ``val_balanced_accuracy``,
+    ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` and ``train_s``.
+    ``timings`` holds ``train_s`` (training steps only), ``eval_s``, ``total_s`` and
+    ``examples_per_s`` (training rows per second of ``train_s``).
+    """
+
+    run_id: str
+    config: dict
+    selections: dict
+    history: list
+    head_classes: list
+    class_counts: list
+    timings: dict
+    versions: dict
+    device: str
+
+    @property
+    def best_epoch(self) -> int:
+        return self.selections["macro_f1"]["best_epoch"]
+
+    @property
+    def val_metrics(self) -> dict:
+        return self.selections["macro_f1"]["val_metrics"]
+
+    @property
+    def test_metrics(self) -> dict:
+        return self.selections["macro_f1"]["test_metrics"]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RunResult:
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunResult:
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the JSON atomically (a temporary file renamed into place), parents created."""
+        return _atomic_write(Path(path), self.to_json().encode())
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunResult:
+        return cls.from_json(Path(path).read_text())
+
+
+@dataclass
+class Predictions:
+    """A run's logits at each selected epoch: ``logits[metric][split]`` is (N, C) float16.
+
+    ``labels[split]`` are the true classes (int64) of ``"val"`` and ``"test"``;
+    ``class_counts`` are the training counts, whose log is the prior of post-hoc
+    adjustment. The logits are the ones the run's decision rule takes the argmax of
+    (for LDAM, after its scale).
+    """
+
+    logits: dict
+    labels: dict
+    class_counts: np.ndarray
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"class_counts": np.asarray(self.class_counts, dtype=np.int64)}
+        for split, labels in self.labels.items():
+            arrays[f"labels_{split}"] = np.asarray(labels, dtype=np.int64)
+        for metric, by_split in self.logits.items():
+            for split, logits in by_split.items():
+                arrays[f"logits_{metric}_{split}"] = np.asarray(logits, dtype=np.float16)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Predictions:
+        logits: dict = {}
+        labels = {}
+        for key, value in arrays.items():
+            if key.startswith("labels_"):
+                labels[key.removeprefix("labels_")] = np.asarray(value)
+            elif key.startswith("logits_"):
+                metric, _, split = key.removeprefix("logits_").rpartition("_")
+                logits.setdefault(metric, {})[split] = np.asarray(value)
+        return cls(logits=logits, labels=labels, class_counts=np.asarray(arrays["class_counts"]))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the ``.npz`` (compressed) atomically, parents created."""
+        import io
+
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **self.to_arrays())
+        return _atomic_write(Path(path), buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictions:
+        with np.load(path) as arrays:
+            return cls.from_arrays(dict(arrays))
+
+
+def save_run(result: RunResult, predictions: Predictions, results_dir: str | Path) -> Path:
+    """Write ``<run_id>.npz`` then ``<run_id>.json`` under ``results_dir``; returns the JSON."""
+    results_dir = Path(results_dir)
+    predictions.save(results_dir / f"{result.run_id}.npz")
+    return result.save(results_dir / f"{result.run_id}.json")
+
+
+def load_predictions(results_dir: str | Path, run_id_: str) -> Predictions:
+    """The saved :class:`Predictions` of run ``run_id_`` in ``results_dir``."""
+    return Predictions.load(Path(results_dir) / f"{run_id_}.npz")
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
