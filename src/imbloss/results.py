@@ -56,7 +56,8 @@ def results_frame(
     each target metric ``m``: ``m`` (test score at the epoch selected by validation
     ``m``), ``val_m``, ``best_epoch_m`` and, when ``results_dir`` holds the runs'
     ``.npz`` predictions, ``m_posthoc`` (test score after post-hoc adjustment),
-    ``val_m_posthoc`` and ``tau_m`` (its τ, chosen on validation); ``accuracy`` at the macro-F1 epoch;
+    ``val_m_posthoc`` and ``tau_m`` (its τ, chosen on validation); ``accuracy`` at the
+    macro-F1 epoch;
     ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` at that epoch; ``train_s``,
     ``total_s``, ``examples_per_s``, ``device``; and the grouping keys ``group`` (the
     config less its seed) and ``context`` (less the seed and the condition's fields).
@@ -175,7 +176,8 @@ def comparison_table(
     left out when they are the default's) and ``tuned + post-hoc τ``; cross-entropy
     has ``default`` and ``post-hoc τ``. Columns: ``condition``, ``row``, ``params``,
     ``n`` (seeds), ``mean`` (test), ``val_mean`` (the same rule's validation score, the
-    only one a practitioner can choose by), ``std``, ``diff`` (mean paired difference from plain CE),
+    only one a practitioner can choose by), ``std``, ``diff`` (mean paired difference from
+    plain CE),
     ``ci_low`` / ``ci_high`` (its t-interval), ``wins`` (seeds where the row beats CE),
     ``p_holm`` (paired t-test, Holm-corrected over every row of the table but CE's
     own), and for post-hoc rows ``diff_posthoc_ce`` (the difference from CE + post-hoc
