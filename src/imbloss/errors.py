@@ -51,10 +51,11 @@ class DeviceError(ImbLossError, ValueError):
     exit_code = 5
 
 
+INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
+
+
 class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep; the message says how many runs are kept and how to resume."""
-
-    exit_code = 130
 
 
 # the command line's exit statuses, for its --help and the README
@@ -65,5 +66,5 @@ EXIT_CODES = {
     ConfigError.exit_code: "a config file or output path that cannot be read or written",
     DataError.exit_code: "data missing, corrupt or not downloadable",
     DeviceError.exit_code: "the device asked for is not available",
-    SweepInterrupted.exit_code: "interrupted (Ctrl-C); a sweep keeps its finished runs",
+    INTERRUPTED: "interrupted (Ctrl-C); a sweep keeps its finished runs",
 }

@@ -38,7 +38,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import multiprocessing
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -51,10 +54,20 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
+from imbloss.errors import DeviceError, SweepInterrupted
 from imbloss.losses import LOSSES
 from imbloss.metrics import SUMMARY_METRICS
 from imbloss.profiles import PROFILES, load_spec  # noqa: F401 - re-exported
-from imbloss.train import RunResult, TrainConfig, config_digest, fit, loss_label, loss_params
+from imbloss.progress import progress
+from imbloss.train import (
+    RunResult,
+    TrainConfig,
+    config_digest,
+    fit,
+    loss_label,
+    loss_params,
+    resolve_device,
+)
 
 EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "grid", "dataset_grid")
 SPEC_KEYS = ("experiments", "scheduler")
@@ -159,13 +172,17 @@ def run_sweep(
 
     ``spec`` is a sweep spec (see the module docstring) or a list of
     :class:`~imbloss.train.TrainConfig`. Runs go to ``n_jobs`` joblib worker
-    processes; with more than one job each uses one torch thread. With a
+    processes, each with one torch thread unless its config sets ``num_threads``; a
+    device this machine lacks (``cuda``, ``mps``) is a :class:`~imbloss.errors.DeviceError`
+    before any run starts. With a
     ``scheduler`` address (default: the spec's ``scheduler`` key) they go to that Dask
     cluster instead, as many at a time as its workers have threads, each with one
     torch thread (give workers ``--nthreads 1``: the torch thread count is per process);
     ``n_jobs`` is then not used. The frame has one row per finished run
     (:func:`results_frame`); failures are in ``frame.attrs["failures"]``. The
-    progress bar shows on a terminal unless ``quiet``.
+    progress bar (:func:`imbloss.progress.progress`) shows unless ``quiet``. Ctrl-C
+    stops the workers and raises :class:`~imbloss.errors.SweepInterrupted`, which says
+    how many runs are kept; the same call again runs the rest.
     """
     if isinstance(spec, dict):
         runs = expand(spec)
@@ -184,27 +201,39 @@ def run_sweep(
     results_dir = Path(results_dir)
     (results_dir / "failed").mkdir(parents=True, exist_ok=True)
     todo = [
-        _for_worker(config, one_thread=scheduler is not None or n_jobs != 1)
+        _for_worker(config)
         for _, config in runs
         if not (results_dir / f"{config.run_id}.json").exists()
     ]
+    if scheduler is None:  # a Dask cluster's workers have devices of their own
+        _check_devices({config.device for config in todo})
 
     failures = []
     with _backend(scheduler if todo else None):
         jobs = joblib.Parallel(
             n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
         )(joblib.delayed(_run_one)(config.to_dict()) for config in todo)
-        bar = tqdm(
+        bar = progress(
             jobs,
             total=len(todo),
             desc="sweep" if scheduler is None else f"sweep on {scheduler}",
-            disable=quiet or not todo or not sys.stderr.isatty(),
+            unit="run",
+            quiet=quiet or not todo,
         )
-        for outcome in bar:
-            failure = _record(outcome, results_dir)
-            if failure is not None:
-                failures.append(failure)
-                bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
+        try:
+            for outcome in bar:
+                failure = _record(outcome, results_dir)
+                if failure is not None:
+                    failures.append(failure)
+                    bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
+        except KeyboardInterrupt:
+            jobs.close()  # stops the workers and releases their resources
+            bar.close()
+            kept = sum((results_dir / f"{c.run_id}.json").exists() for _, c in runs)
+            raise SweepInterrupted(
+                f"interrupted: {kept} of {len(runs)} runs are kept in {results_dir}; "
+                "run the same sweep again to resume (finished runs are not rerun)"
+            ) from None
     frame = results_frame(
         [
             RunResult.load(results_dir / f"{c.run_id}.json")
@@ -237,17 +266,30 @@ def _backend(scheduler: str | None):
         yield
 
 
-def _for_worker(config: TrainConfig, *, one_thread: bool) -> TrainConfig:
-    """The config without its progress bar and, beside other jobs, with one thread if unset."""
+def _check_devices(devices: set[str]) -> None:
+    """Raise DeviceError, before any run starts, for a device this machine does not have."""
+    for device in sorted(devices):
+        try:
+            resolve_device(device)
+        except ValueError as error:
+            raise DeviceError(
+                f"{error}; no run was started: use device 'auto' or 'cpu' "
+                "(in a spec: base: {device: auto})"
+            ) from None
+
+
+def _for_worker(config: TrainConfig) -> TrainConfig:
+    """The config without its progress bar and, unless it sets them, with one torch thread."""
     values = config.to_dict()
     values["quiet"] = True
-    if one_thread and values["num_threads"] is None:
+    if values["num_threads"] is None:
         values["num_threads"] = 1
     return TrainConfig.from_dict(values)
 
 
 def _run_one(config_dict: dict) -> dict:
     """Fit one config in a worker: ``{"result": RunResult dict}`` or ``{"failure": report}``."""
+    _prepare_worker()
     config = TrainConfig.from_dict(config_dict)
     try:
         return {"result": fit(config).to_dict()}
@@ -260,6 +302,20 @@ def _run_one(config_dict: dict) -> dict:
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
         return {"failure": report}
+
+
+def _prepare_worker() -> None:
+    """In a worker process, leave Ctrl-C to the sweep's process, which then kills the workers.
+
+    A terminal sends Ctrl-C to every process of the command: an interrupted worker would
+    print its traceback. A killed worker leaves tqdm's default lock, a semaphore shared
+    between processes, behind ("leaked semaphore objects"); a thread lock does for its bars.
+    """
+    if multiprocessing.parent_process() is not None and (
+        threading.current_thread() is threading.main_thread()  # not a Dask worker's thread
+    ):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        tqdm.set_lock(threading.RLock())
 
 
 def _record(outcome: dict, results_dir: Path) -> dict | None:

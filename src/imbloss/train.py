@@ -27,6 +27,7 @@ import functools
 import hashlib
 import inspect
 import json
+import os
 import random
 import sys
 import time
@@ -39,7 +40,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from imbloss import distributed
 from imbloss.data import (
@@ -55,6 +55,7 @@ from imbloss.diagnostics import GradientDiagnostics, head_classes
 from imbloss.losses import LOSSES, build_loss
 from imbloss.metrics import classification_metrics, epoch_metrics
 from imbloss.models import TutorialCharRNN, build_model
+from imbloss.progress import progress
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DATASET_KWARGS = {
@@ -91,8 +92,9 @@ class TrainConfig:
         seed: seeds Python, NumPy, torch, the batch order and (by default) the split.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``,
             ``"cuda:N"`` or ``"mps"``.
-        num_threads: torch CPU threads for the run (None: leave as is).
-        quiet: no progress bar (it is also off when stderr is not a terminal).
+        num_threads: torch CPU threads for the run (None: :func:`default_num_threads`;
+            a sweep gives each run one).
+        quiet: no progress bar (:func:`imbloss.progress.progress` shows one elsewhere).
     """
 
     dataset: str = "names"
@@ -240,6 +242,7 @@ class RunResult:
     def save(self, path: str | Path) -> Path:
         """Write the JSON atomically (a temporary file renamed into place)."""
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(self.to_json())
         tmp.replace(path)
@@ -259,7 +262,7 @@ def fit(config: TrainConfig, data: PreparedData | None = None) -> RunResult:
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
     start = time.perf_counter()
-    with _torch_threads(config.num_threads):
+    with _torch_threads(config.num_threads or default_num_threads()):
         if data is None:
             data = load_data(config.dataset, config.dataset_kwargs, config.seed)
         device = distributed.rank_device(resolve_device(config.device))
@@ -315,10 +318,11 @@ class _Trainer:
         history, best_f1, best_epoch, best_state = [], -1.0, 0, None
         train_s = eval_s = 0.0
         seen = 0
-        bar = tqdm(
+        bar = progress(
             range(1, config.epochs + 1),
             desc=f"{config.dataset} {config.loss} seed {config.seed}",
-            disable=config.quiet or not sys.stderr.isatty() or not distributed.is_main(),
+            unit="epoch",
+            quiet=config.quiet or not distributed.is_main(),
             leave=False,
         )
         for epoch in bar:
@@ -568,12 +572,23 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def default_num_threads() -> int:
+    """Torch threads for a run that does not set them: the cores left idle, at least 1.
+
+    That is torch's own count (one per core) less the 1-minute load average. Beside busy
+    processes torch's count over-subscribes the cores and its threads wait on each other: on
+    2 cores beside two busy processes a names run fell from 14k names/s (idle) to 2.2k with
+    2 threads, and kept 7.8k with 1.
+    """
+    threads = torch.get_num_threads()
+    with contextlib.suppress(AttributeError, OSError):  # no load average on Windows
+        threads -= round(os.getloadavg()[0])
+    return max(1, threads)
+
+
 @contextlib.contextmanager
-def _torch_threads(num_threads: int | None):
+def _torch_threads(num_threads: int):
     """Use ``num_threads`` torch CPU threads inside the block, then restore the previous count."""
-    if num_threads is None:
-        yield
-        return
     previous = torch.get_num_threads()
     torch.set_num_threads(num_threads)
     try:
