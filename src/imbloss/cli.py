@@ -167,16 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(_parser=sweep)
     source = sweep.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--config", type=Path, metavar="PATH", help="a YAML sweep spec file (see imbloss.sweep)"
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="a YAML sweep spec file (see imbloss.sweep); this or --profile is required",
     )
-    source.add_argument("--profile", choices=PROFILE_NAMES, help="a built-in sweep spec")
+    source.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        help="a built-in sweep spec; this or --config is required",
+    )
     sweep.add_argument(
         "--results-dir",
         type=Path,
         default=None,
         help="where results go (default: results/<profile or config name>)",
     )
-    sweep.add_argument("--n-jobs", type=int, default=2, help="parallel runs (default 2)")
+    sweep.add_argument("--n-jobs", type=int, default=2, help="parallel runs (default: 2)")
     sweep.add_argument(
         "--scheduler",
         default=None,
