@@ -266,7 +266,8 @@ def test_ctrl_c_keeps_finished_runs_and_the_rerun_completes_the_sweep(tmp_path) 
         start_new_session=True,
     )
     deadline = time.monotonic() + 240
-    while not list(results.glob("*.json")) and time.monotonic() < deadline:
+    while not list(results.glob("*.json")):
+        assert time.monotonic() < deadline and sweep.poll() is None, "no run finished"
         time.sleep(0.05)
     os.killpg(sweep.pid, signal.SIGINT)
     _, err = sweep.communicate(timeout=120)

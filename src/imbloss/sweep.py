@@ -227,7 +227,10 @@ def run_sweep(
                     failures.append(failure)
                     bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
         except KeyboardInterrupt:
-            jobs.close()  # stops the workers and releases their resources
+            # stop the workers; what they were doing is lost, and joblib's note says so
+            with warnings.catch_warnings(), contextlib.suppress(Exception):
+                warnings.simplefilter("ignore")
+                jobs.close()
             bar.close()
             kept = sum((results_dir / f"{c.run_id}.json").exists() for _, c in runs)
             raise SweepInterrupted(
