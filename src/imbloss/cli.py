@@ -48,8 +48,8 @@ from imbloss.losses import (
     LogitAdjustedLoss,
     class_balanced_weights,
 )
-from imbloss.profiles import PROFILE_NAMES
-from imbloss.sweep import PROFILES, load_spec, paired_vs_ce, run_sweep, summarize
+from imbloss.profiles import PROFILE_NAMES, PROFILES, load_spec
+from imbloss.sweep import paired_vs_ce, run_sweep, summarize
 from imbloss.train import TrainConfig, fit, resolve_device
 
 DEBUG_ENV = "IMBLOSS_DEBUG"
@@ -110,18 +110,19 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     statuses = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
+    shown = {
+        "epilog": f"exit status:\n{statuses}",
+        "formatter_class": argparse.RawDescriptionHelpFormatter,  # the epilog as written
+    }
     parser = _Parser(
-        prog="imbloss",
-        description="Train classifiers with imbalance losses.",
-        epilog=f"exit status:\n{statuses}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="imbloss", description="Train classifiers with imbalance losses.", **shown
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     debug_help = f"show the traceback of an error (also: {DEBUG_ENV}=1)"
     parser.add_argument("--debug", action="store_true", help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train one model and print its test metrics")
+    train = commands.add_parser("train", help="train one model and print its test metrics", **shown)
     train.set_defaults(_parser=train)
     sup = argparse.SUPPRESS
     defaults = {f.name: f.default for f in fields(TrainConfig)}
@@ -163,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--debug", action="store_true", default=sup, help=debug_help)
 
-    sweep = commands.add_parser("sweep", help="run a sweep of losses x seeds in parallel")
+    sweep = commands.add_parser("sweep", help="run a sweep of losses x seeds in parallel", **shown)
     sweep.set_defaults(_parser=sweep)
     source = sweep.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -183,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="where results go (default: results/<profile or config name>)",
     )
-    sweep.add_argument("--n-jobs", type=int, default=2, help="parallel runs (default: 2)")
+    sweep.add_argument(
+        "--n-jobs", type=int, default=2, help="parallel runs, -1 for one per core (default: 2)"
+    )
     sweep.add_argument(
         "--scheduler",
         default=None,
