@@ -28,11 +28,14 @@ class _Lines:
     def __init__(self, stream) -> None:
         self.stream = stream
         self.encoding = getattr(stream, "encoding", None)
+        self.last = ""
 
     def write(self, text: str) -> None:
         text = text.replace("\r", "").strip()
-        if text:  # tqdm's bare "\r" and "\n" (returns, clearing) carry no state
+        # tqdm's bare "\r" and "\n" (returns, clearing) carry no state; closing repeats one
+        if text and text != self.last:
             self.stream.write(text + "\n")
+            self.last = text
 
     def flush(self) -> None:
         self.stream.flush()
