@@ -218,6 +218,7 @@ def test_cuda_on_a_cpu_machine_exits_5_before_any_run(tmp_path) -> None:
     assert not list(results.rglob("*.json"))
 
 
+@pytest.mark.slow
 def test_failed_runs_are_one_line_each_and_exit_1(tmp_path) -> None:
     spec = tmp_path / "bad.yaml"
     # a class weight of the wrong length passes the config check and fails in training
@@ -236,6 +237,7 @@ def test_failed_runs_are_one_line_each_and_exit_1(tmp_path) -> None:
     assert "Traceback" in json.loads(report.read_text())["traceback"]
 
 
+@pytest.mark.slow
 def test_progress_in_a_piped_log_is_plain_lines(tmp_path) -> None:
     spec = tmp_path / "tiny.yaml"
     spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
@@ -250,6 +252,7 @@ def test_progress_in_a_piped_log_is_plain_lines(tmp_path) -> None:
     assert train.stderr.startswith("digits ce seed 0:   0%")
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_and_the_rerun_completes_the_sweep(tmp_path) -> None:
     spec = tmp_path / "tiny.yaml"
     spec.write_text(TINY_SPEC.replace("epochs: 1", "epochs: 3") + "losses: [ce, focal]\nseeds: 3\n")

@@ -94,7 +94,7 @@ class TrainConfig:
             ``"cuda:N"`` or ``"mps"``.
         num_threads: torch CPU threads for the run (None: :func:`default_num_threads`;
             a sweep gives each run one).
-        quiet: no progress bar (:func:`imbloss.progress.progress` shows one elsewhere).
+        quiet: no progress bar (else :func:`imbloss.progress.progress`: lines in a log).
     """
 
     dataset: str = "names"
@@ -240,7 +240,7 @@ class RunResult:
         return cls.from_dict(json.loads(text))
 
     def save(self, path: str | Path) -> Path:
-        """Write the JSON atomically (a temporary file renamed into place)."""
+        """Write the JSON atomically (a temporary file renamed into place), creating folders."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
