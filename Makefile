@@ -12,13 +12,17 @@ endif
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
+	@echo "== installing requirements.txt into $(VENV) (a few minutes the first time)"
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --progress-bar off -r requirements.txt
 	touch $@
 
+# one line per test file with a [done/total] count, a line a minute naming a test that runs
+# long (the notebooks, tests/conftest.py) with its time so far, and the slowest at the end
 test: venv
-	$(PY) -m pytest -q
+	@echo "== make test: pytest (the slow tests read or execute the notebooks of PROFILE=$(PROFILE))"
+	$(PY) -m pytest -o console_output_style=count --durations=10
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench scripts
@@ -31,7 +35,7 @@ bench: venv
 	$(PY) bench/bench_training.py
 
 clean:
-	rm -rf _build
+	rm -rf _build build dist
 
 # --- the book: scripts/build_book.py executes every notebook once with papermill ---------
 # (PROFILE=ci|full) into _build/executed/$(PROFILE)/, then builds _build/html with
@@ -39,6 +43,7 @@ clean:
 .PHONY: book book-html book-urls
 
 book: venv
+	@echo "== make book: executing the notebooks (PROFILE=$(PROFILE)), then building the HTML"
 	$(PY) scripts/build_book.py --profile $(PROFILE)
 
 # rebuild _build/html from the executed notebooks of the last `make book`

@@ -1,16 +1,56 @@
-"""Command line: errors name the bad option; train and sweep run end to end on tiny digits."""
+"""Command line: errors name the bad option; train and sweep run end to end on tiny digits.
+
+Every expected failure is checked as a user meets it, in a subprocess: the exit status of
+:data:`imbloss.errors.EXIT_CODES`, a message that says what to do, and no traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from importlib import metadata
+from pathlib import Path
 
 import pytest
+import torch
 
+import imbloss as imbloss_package
 from imbloss.cli import build_parser, main, train_config_from_args
+from imbloss.errors import EXIT_CODES
 from imbloss.train import RunResult, TrainConfig
 
 TINY = ["--dataset", "digits", "--imbalance-ratio", "10", "--epochs", "2", "--quiet"]
+TINY_SPEC = "base: {dataset: digits, epochs: 1, batch_size: 64, hidden_size: 16}\n"
+
+
+# the subprocesses import the imbloss these tests import, from any working folder
+SOURCE = str(Path(imbloss_package.__file__).parents[1])
+PATH_ENV = {"PYTHONPATH": os.pathsep.join([SOURCE, os.environ.get("PYTHONPATH", "")])}
+
+
+def imbloss(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """Run ``python -m imbloss ARGS`` as a user would; returns the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "imbloss", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **PATH_ENV, **(env or {})},
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def failed_cleanly(done, status: int) -> str:
+    """Assert the exit status and a short message without a traceback; return stderr."""
+    assert done.returncode == status, done.stderr
+    assert status in EXIT_CODES
+    assert "Traceback" not in done.stderr and "Warning" not in done.stderr, done.stderr
+    assert 1 <= len(done.stderr.strip().splitlines()) <= 2, done.stderr
+    return done.stderr
 
 
 def test_unknown_option_is_named_with_a_suggestion_and_the_valid_ones(capsys) -> None:
@@ -47,7 +87,7 @@ def test_flags_map_to_the_config_and_only_given_ones_reach_the_loss() -> None:
 
 
 def test_train_smoke_prints_the_three_metrics_and_writes_json(tmp_path, capsys) -> None:
-    out = tmp_path / "r.json"
+    out = tmp_path / "new" / "dir" / "r.json"  # folders that do not exist yet
     code = main(["train", *TINY, "--loss", "focal", "--gamma", "2", "--output", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
@@ -90,7 +130,164 @@ def test_sweep_smoke_prints_summary_and_paired_table(tmp_path, capsys) -> None:
 
 
 def test_python_dash_m_runs_the_same_command_line() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "imbloss", "train", "--help"], capture_output=True, text=True
-    )
+    done = imbloss("train", "--help")
     assert done.returncode == 0 and "--max-margin" in done.stdout
+
+
+def test_help_states_every_default_and_the_exit_statuses() -> None:
+    (commands,) = [a for a in build_parser()._actions if a.dest == "command"]
+    for name, parser in commands.choices.items():
+        for action in parser._actions:
+            if action.nargs != 0:  # an option with a value (not a switch such as --quiet)
+                said = "default: " in action.help or "is required" in action.help
+                assert said, (name, action.option_strings, action.help)
+    options = {a.option_strings[0]: a.help for a in commands.choices["train"]._actions}
+    config = TrainConfig()
+    assert options["--epochs"].endswith(f"(default: {config.epochs})")
+    assert options["--lr"].endswith(f"(default: {config.lr})")
+    assert options["--gamma"].endswith("(default: 2.0)")
+    assert "load average" in options["--num-threads"]
+    for parser in (build_parser(), *commands.choices.values()):
+        for status, meaning in EXIT_CODES.items():
+            assert f"{status:>3}  {meaning}" in parser.format_help()
+
+
+def test_version_is_the_package_metadata_version() -> None:
+    done = imbloss("--version")
+    assert done.returncode == 0 and done.stdout.split() == ["imbloss", metadata.version("imbloss")]
+
+
+def test_bad_value_exits_2_with_the_usage_line() -> None:
+    err = imbloss("train", "--dataset", "digits", "--epochs", "0").stderr
+    assert err.splitlines()[0].startswith("usage: imbloss train")
+    assert "epochs must be an integer >= 1; got 0" in err and "Traceback" not in err
+
+
+def test_missing_config_exits_3_and_names_the_profile(tmp_path) -> None:
+    err = failed_cleanly(imbloss("sweep", "--config", "configs/ci.yaml", cwd=tmp_path), 3)
+    assert "--config configs/ci.yaml: no such file" in err and "--profile ci" in err
+
+
+def test_config_that_is_not_yaml_exits_3_with_the_line(tmp_path) -> None:
+    spec = tmp_path / "broken.yaml"
+    spec.write_text("base: {dataset: digits\nlosses: [ce]\n")
+    err = failed_cleanly(imbloss("sweep", "--config", str(spec)), 3)
+    assert f"--config {spec} is not valid YAML" in err and "line 2" in err
+
+
+def test_debug_shows_the_traceback(tmp_path) -> None:
+    done = imbloss("sweep", "--config", str(tmp_path / "none.yaml"), "--debug")
+    assert done.returncode == 1 and "Traceback" in done.stderr and "ConfigError" in done.stderr
+    done = imbloss("sweep", "--config", str(tmp_path / "none.yaml"), env={"IMBLOSS_DEBUG": "1"})
+    assert "Traceback" in done.stderr
+
+
+@pytest.mark.parametrize("folder", ["empty", "absent"])
+def test_names_folder_that_is_empty_or_absent_exits_4(tmp_path, folder) -> None:
+    (tmp_path / "empty").mkdir()
+    env = {"IMBLOSS_NAMES_DIR": str(tmp_path / folder)}
+    err = failed_cleanly(imbloss("train", "--epochs", "1", env=env), 4)
+    assert f"$IMBLOSS_NAMES_DIR='{tmp_path / folder}'" in err
+    assert "set IMBLOSS_NAMES_DIR to a folder holding" in err and "root=" not in err
+
+
+def test_offline_without_data_exits_4_and_says_what_to_set(tmp_path) -> None:
+    env = {
+        "IMBLOSS_NAMES_DIR": "",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "https_proxy": "http://127.0.0.1:9",  # nothing listens there: as if offline
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "no_proxy": "",
+        "NO_PROXY": "",
+    }
+    err = failed_cleanly(imbloss("train", "--epochs", "1", env=env), 4)
+    assert "could not download the names data" in err
+    assert "offline, set IMBLOSS_NAMES_DIR" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_on_a_cpu_machine_exits_5_before_any_run(tmp_path) -> None:
+    err = failed_cleanly(imbloss("train", *TINY, "--device", "cuda"), 5)
+    assert "CUDA is not available; use --device auto or --device cpu" in err
+    spec = tmp_path / "cuda.yaml"
+    spec.write_text(TINY_SPEC.replace("hidden_size: 16", "hidden_size: 16, device: cuda"))
+    spec.write_text(spec.read_text() + "losses: [ce, focal]\nseeds: 2\n")
+    results = tmp_path / "results"
+    err = failed_cleanly(imbloss("sweep", "--config", str(spec), "--results-dir", str(results)), 5)
+    assert "no run was started" in err
+    assert not list(results.rglob("*.json"))
+
+
+@pytest.mark.slow
+def test_failed_runs_are_one_line_each_and_exit_1(tmp_path) -> None:
+    spec = tmp_path / "bad.yaml"
+    # a class weight of the wrong length passes the config check and fails in training
+    spec.write_text(
+        TINY_SPEC + "losses: [ce, focal]\nseeds: 1\ngrid: {focal: {weight: [[1, 2]]}}\n"
+    )
+    results = tmp_path / "results"
+    done = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--quiet")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "RuntimeWarning" not in done.stderr
+    assert done.stderr.count("FAILED digits-focal-s0") == 1
+    assert f"1 run(s) failed; their configs and tracebacks are in {results / 'failed'}" in (
+        done.stderr
+    )
+    (report,) = (results / "failed").glob("*.json")
+    assert "Traceback" in json.loads(report.read_text())["traceback"]
+
+
+@pytest.mark.slow
+def test_progress_in_a_piped_log_is_plain_lines(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    done = imbloss("sweep", "--config", str(spec), "--results-dir", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("sweep:   0%") and "0/2" in lines[0]
+    assert lines[-1].startswith("sweep: 100%") and "2/2" in lines[-1]
+    train = imbloss("train", *[a for a in TINY if a != "--quiet"])
+    assert train.returncode == 0 and "\r" not in train.stderr
+    assert train.stderr.startswith("digits ce seed 0:   0%")
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_runs_and_the_rerun_completes_the_sweep(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC.replace("epochs: 1", "epochs: 3") + "losses: [ce, focal]\nseeds: 3\n")
+    results = tmp_path / "interrupted"
+    command = [sys.executable, "-m", "imbloss", "sweep", "--config", str(spec)]
+    command += ["--results-dir", str(results), "--n-jobs", "2"]
+    # a terminal's Ctrl-C reaches every process of the command: the sweep and its workers
+    sweep = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **PATH_ENV},
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while not list(results.glob("*.json")):
+        assert time.monotonic() < deadline and sweep.poll() is None, "no run finished"
+        time.sleep(0.05)
+    os.killpg(sweep.pid, signal.SIGINT)
+    _, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, err
+    assert "Traceback" not in err and "leaked" not in err and "Warning" not in err, err
+    kept = len(list(results.glob("*.json")))
+    assert 1 <= kept < 6
+    assert err.splitlines()[-1] == (
+        f"imbloss sweep: interrupted: {kept} of 6 runs are kept in {results}; "
+        "run the same sweep again to resume (finished runs are not rerun)"
+    )
+    before = {path.name: path.stat().st_mtime_ns for path in results.glob("*.json")}
+    resumed = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--quiet")
+    assert resumed.returncode == 0 and "6 results in" in resumed.stdout
+    assert all(results.joinpath(name).stat().st_mtime_ns == t for name, t in before.items())
+    whole = tmp_path / "whole"
+    assert imbloss("sweep", "--config", str(spec), "--results-dir", str(whole)).returncode == 0
+    for path in whole.glob("*.json"):
+        again = RunResult.load(results / path.name)
+        assert again.test_metrics == RunResult.load(path).test_metrics

@@ -5,6 +5,8 @@ A two-worker LocalCluster on the loopback interface stands in for a real cluster
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -68,13 +70,15 @@ def test_a_failing_run_on_a_worker_is_reported_and_a_rerun_skips_the_done_ones(
     path.write_text(yaml.safe_dump(spec))
     args = ["sweep", "--config", str(path), "--results-dir", str(tmp_path / "out")]
     args += ["--scheduler", scheduler, "--quiet"]
-    with pytest.warns(RuntimeWarning, match="1 of 2 runs failed.*weight has length 2"):
-        assert main(args) == 1
+    assert main(args) == 1  # the command line reports the failure in a line, no traceback
     err = capsys.readouterr().err
-    assert "'weight': [1.0, 2.0]" in err and "Traceback" in err and "expected length 10" in err
+    assert "FAILED digits-focal" in err and "expected length 10" in err and "Traceback" not in err
     (done,) = (tmp_path / "out").glob("*.json")
     assert "-ce-" in done.name
     (failed,) = (tmp_path / "out" / "failed").glob("*.json")
+    report = json.loads(failed.read_text())
+    assert report["config"]["loss_kwargs"] == {"weight": [1.0, 2.0]}
+    assert "Traceback" in report["traceback"]
     written = done.stat().st_mtime_ns
 
     with pytest.warns(RuntimeWarning, match="1 of 2 runs failed"):

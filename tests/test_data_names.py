@@ -20,6 +20,7 @@ from imbloss.data import LANGUAGES, load_names, prepare_names, split_names
 from imbloss.data import names as names_module
 from imbloss.data.names import NAMES_SHA256, SPLITS
 from imbloss.data.text import OOV, PAD
+from imbloss.errors import DataCorruptError, DataNotFoundError, DownloadError
 
 # --- the genuine files ---------------------------------------------------------------------------
 
@@ -146,9 +147,29 @@ def test_every_missing_file_is_listed(fake_sums, tmp_path) -> None:
     assert "Korean.txt" in str(err.value) and "Polish.txt" in str(err.value)
 
 
-def test_given_folder_that_does_not_exist_says_what_to_set(isolated, tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match="IMBLOSS_NAMES_DIR.*root="):
+def test_given_folder_that_does_not_exist_says_what_to_pass(isolated, tmp_path) -> None:
+    with pytest.raises(DataNotFoundError, match="root='.*nowhere' is not a folder; pass root="):
         load_names(root=tmp_path / "nowhere")
+
+
+def test_env_var_folder_that_does_not_exist_says_what_to_set(isolated, monkeypatch) -> None:
+    monkeypatch.setenv("IMBLOSS_NAMES_DIR", "/no/such/folder")
+    with pytest.raises(FileNotFoundError) as err:
+        load_names()
+    message = str(err.value)
+    assert message.startswith("$IMBLOSS_NAMES_DIR='/no/such/folder' is not a folder; set ")
+    assert "or unset it to download them into" in message and "root=" not in message
+
+
+def test_empty_env_var_folder_says_it_holds_no_names_file(isolated, tmp_path, monkeypatch) -> None:
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("IMBLOSS_NAMES_DIR", str(tmp_path / "empty"))
+    with pytest.raises(DataNotFoundError) as err:
+        load_names()
+    message = str(err.value)
+    assert "holds none of the 18 names files (Arabic.txt ... Vietnamese.txt)" in message
+    assert "set IMBLOSS_NAMES_DIR to a folder holding" in message and "\n" not in message
+    assert err.value.exit_code == 4
 
 
 def test_root_comes_before_env_var(fake_sums, isolated, tmp_path, monkeypatch) -> None:
@@ -191,6 +212,25 @@ def test_download_installs_verified_files_and_nothing_else(
     assert load_names().equals(df)
 
 
+def test_empty_cache_folder_is_downloaded_again(fake_sums, isolated, tmp_path, monkeypatch) -> None:
+    (isolated / "imbloss" / "names").mkdir(parents=True)
+    _serve(monkeypatch, _zip(tmp_path / "data.zip", fake_sums))
+    assert len(load_names()) == 3 * len(LANGUAGES)
+    assert len(list((isolated / "imbloss" / "names").glob("*.txt"))) == len(LANGUAGES)
+
+
+def test_bad_file_in_the_cache_says_to_delete_the_cache(fake_sums, isolated, tmp_path) -> None:
+    cache = _write_folder(isolated / "imbloss" / "names", fake_sums)
+    (cache / "Irish.txt").write_bytes(b"O'Tampered\n")
+    with pytest.raises(DataCorruptError, match="Irish.txt") as err:
+        load_names()
+    assert f"delete the folder {cache} to download again" in str(err.value)
+    (cache / "Irish.txt").unlink()
+    with pytest.raises(DataNotFoundError, match="1 of the 18") as err:
+        load_names()
+    assert f"Irish.txt; delete the folder {cache} to download again" in str(err.value)
+
+
 def test_download_false_without_cache_says_what_to_set(isolated) -> None:
     with pytest.raises(FileNotFoundError, match="download=False.*IMBLOSS_NAMES_DIR"):
         load_names(download=False)
@@ -202,7 +242,7 @@ def test_failed_transfer_leaves_no_partial_file(fake_sums, isolated, monkeypatch
         raise ConnectionResetError("connection reset by peer")
 
     monkeypatch.setattr(names_module, "_fetch", half_then_fail)
-    with pytest.raises(RuntimeError, match="connection reset.*IMBLOSS_NAMES_DIR.*root="):
+    with pytest.raises(DownloadError, match="connection reset.*offline, set IMBLOSS_NAMES_DIR"):
         load_names()
     assert _files_under(isolated) == ["imbloss"]
 

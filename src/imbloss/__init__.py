@@ -1,5 +1,7 @@
 """imbloss: losses for imbalanced classification."""
 
+from importlib import metadata
+
 from .losses import (
     LOSSES,
     FocalLoss,
@@ -25,7 +27,10 @@ from .losses import (
     weighted_cross_entropy,
 )
 
-__version__ = "0.1.0"
+try:  # the one version is pyproject.toml's, read from the installed package's metadata
+    __version__ = metadata.version("imbloss")
+except metadata.PackageNotFoundError:  # imported from a source tree that is not installed
+    __version__ = "unknown"
 
 __all__ = [
     "LOSSES",

@@ -8,47 +8,83 @@ Examples::
     imbloss sweep --config my_profile.yaml
     torchrun --nproc_per_node=2 -m imbloss train --dataset digits --loss ghm   # data-parallel
     imbloss sweep --profile ci --scheduler tcp://10.0.0.5:8786                 # on a Dask cluster
+
+An expected failure (a bad option or value, a missing or malformed config, missing or
+corrupt data, a device the machine lacks, Ctrl-C) prints what is wrong and what to do and
+exits with the status of :data:`imbloss.errors.EXIT_CODES`; ``--debug`` (or
+``IMBLOSS_DEBUG=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import inspect
+import os
 import sys
+import warnings
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-from imbloss import distributed
-from imbloss.data import DATASETS, SAMPLERS
-from imbloss.losses import LOSSES
-from imbloss.sweep import PROFILES, comparison_tables, load_spec, run_sweep
-from imbloss.train import TrainConfig, fit
+from imbloss import __version__, distributed
+from imbloss.data import DATASETS, SAMPLERS, prepare_digits
+from imbloss.errors import (
+    EXIT_CODES,
+    INTERRUPTED,
+    ConfigError,
+    DeviceError,
+    ImbLossError,
+    OutputError,
+)
+from imbloss.losses import (
+    LOSSES,
+    FocalLoss,
+    GHMCLoss,
+    GWLoss,
+    LDAMLoss,
+    LogitAdjustedLoss,
+    class_balanced_weights,
+)
+from imbloss.profiles import PROFILE_NAMES, PROFILES, load_spec
+from imbloss.sweep import comparison_tables, run_sweep
+from imbloss.train import TrainConfig, fit, resolve_device
 
-# flag -> (loss keyword, type): passed to the loss only when given.
+DEBUG_ENV = "IMBLOSS_DEBUG"
+# flag -> (loss keyword, type, where its default is): passed to the loss only when given.
 LOSS_FLAGS = {
-    "--gamma": ("gamma", float),
-    "--beta": ("beta", float),
-    "--tau": ("tau", float),
-    "--mean": ("mean", float),
-    "--std": ("std", float),
-    "--slope": ("slope", float),
-    "--bins": ("bins", int),
-    "--momentum": ("momentum", float),
-    "--max-margin": ("max_margin", float),
-    "--scale": ("scale", float),
+    "--gamma": ("gamma", float, FocalLoss),
+    "--beta": ("beta", float, class_balanced_weights),
+    "--tau": ("tau", float, LogitAdjustedLoss),
+    "--mean": ("mean", float, GWLoss),
+    "--std": ("std", float, GWLoss),
+    "--slope": ("slope", float, GWLoss),
+    "--bins": ("bins", int, GHMCLoss),
+    "--momentum": ("momentum", float, GHMCLoss),
+    "--max-margin": ("max_margin", float, LDAMLoss),
+    "--scale": ("scale", float, LDAMLoss),
 }
-# flag -> (dataset keyword, type)
+# flag -> (dataset keyword, type, help)
 DATASET_FLAGS = {
-    "--imbalance-ratio": ("imbalance_ratio", float),
-    "--split-seed": ("seed", int),
+    "--imbalance-ratio": (
+        "imbalance_ratio",
+        float,
+        "digits: largest / smallest training class (default: "
+        f"{inspect.signature(prepare_digits).parameters['imbalance_ratio'].default})",
+    ),
+    "--split-seed": ("seed", int, "seed of the train/val/test split (default: --seed)"),
 }
 # flag -> (TrainConfig field, type, help)
 TRAIN_FLAGS = {
     "--seed": ("seed", int, "seed of the run (and, unless --split-seed, of the split)"),
     "--epochs": ("epochs", int, "passes over the training data"),
     "--batch-size": ("batch_size", int, "rows per optimiser step"),
-    "--lr": ("lr", float, "Adam learning rate"),
+    "--lr": ("lr", float, "Adam's initial learning rate"),
+    "--lr-schedule": ("lr_schedule", str, "cosine, step (x0.1 at 80%% of training) or constant"),
+    "--classifier": ("classifier", str, "linear or cosine (LDAM-DRW's normalised classifier)"),
+    "--drw-start": ("drw_start", float, "deferred re-weighting from this fraction of the epochs"),
     "--weight-decay": ("weight_decay", float, "Adam weight decay"),
     "--hidden-size": ("hidden_size", int, "GRU units per direction / MLP width"),
     "--embedding-dim": ("embedding_dim", int, "character embedding size"),
@@ -58,6 +94,7 @@ TRAIN_FLAGS = {
     "--device": ("device", str, "auto, cpu, cuda, cuda:N or mps"),
     "--num-threads": ("num_threads", int, "torch CPU threads"),
 }
+THREADS_DEFAULT = "the cores the 1-minute load average leaves idle, at least 1"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,34 +112,44 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="imbloss", description="Train classifiers with imbalance losses.")
+    statuses = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
+    shown = {
+        "epilog": f"exit status:\n{statuses}",
+        "formatter_class": argparse.RawDescriptionHelpFormatter,  # the epilog as written
+    }
+    parser = _Parser(
+        prog="imbloss", description="Train classifiers with imbalance losses.", **shown
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    debug_help = f"show the traceback of an error (also: {DEBUG_ENV}=1)"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train one model and print its test metrics")
+    train = commands.add_parser("train", help="train one model and print its test metrics", **shown)
     train.set_defaults(_parser=train)
     sup = argparse.SUPPRESS
-    train.add_argument("--dataset", choices=DATASETS, default=sup, help="default: names")
-    train.add_argument("--loss", choices=LOSSES, default=sup, help="default: ce")
-    train.add_argument("--sampler", choices=SAMPLERS, default=sup, help="default: natural")
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    for flag, choices in (("--dataset", DATASETS), ("--loss", LOSSES), ("--sampler", SAMPLERS)):
+        field = flag[2:]
+        train.add_argument(flag, choices=choices, default=sup, help=f"default: {defaults[field]}")
     for flag, (field, kind, text) in TRAIN_FLAGS.items():
-        train.add_argument(flag, dest=field, type=kind, default=sup, help=text)
-    for flag, (key, kind) in LOSS_FLAGS.items():
+        default = THREADS_DEFAULT if field == "num_threads" else defaults[field]
+        train.add_argument(
+            flag, dest=field, type=kind, default=sup, help=f"{text} (default: {default})"
+        )
+    for flag, (key, kind, owner) in LOSS_FLAGS.items():
+        default = inspect.signature(owner).parameters[key].default
         train.add_argument(
             flag,
             dest=f"loss:{key}",
             type=kind,
             default=sup,
             metavar=key.upper(),
-            help=f"loss keyword {key}",
+            help=f"{owner.__name__} keyword {key} (default: {default})",
         )
-    for flag, (key, kind) in DATASET_FLAGS.items():
+    for flag, (key, kind, text) in DATASET_FLAGS.items():
         train.add_argument(
-            flag,
-            dest=f"data:{key}",
-            type=kind,
-            default=sup,
-            metavar=key.upper(),
-            help=f"dataset keyword {key}",
+            flag, dest=f"data:{key}", type=kind, default=sup, metavar=key.upper(), help=text
         )
     train.add_argument(
         "--ascii-fold",
@@ -112,20 +159,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="names: fold accented letters to ASCII",
     )
     train.add_argument("--quiet", action="store_true", default=sup, help="no progress bar")
-    train.add_argument("--output", type=Path, default=None, help="write the RunResult JSON here")
+    train.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write the RunResult JSON here, creating its folder (default: not written)",
+    )
+    train.add_argument("--debug", action="store_true", default=sup, help=debug_help)
 
-    sweep = commands.add_parser("sweep", help="run a sweep of losses x seeds in parallel")
+    sweep = commands.add_parser("sweep", help="run a sweep of losses x seeds in parallel", **shown)
     sweep.set_defaults(_parser=sweep)
     source = sweep.add_mutually_exclusive_group(required=True)
-    source.add_argument("--config", type=Path, help="YAML sweep spec (see imbloss.sweep)")
-    source.add_argument("--profile", choices=tuple(PROFILES), help="a built-in sweep spec")
+    source.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="a YAML sweep spec file (see imbloss.sweep); this or --profile is required",
+    )
+    source.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        help="a built-in sweep spec; this or --config is required",
+    )
     sweep.add_argument(
         "--results-dir",
         type=Path,
         default=None,
         help="where results go (default: results/<profile or config name>)",
     )
-    sweep.add_argument("--n-jobs", type=int, default=2, help="parallel runs (default 2)")
+    sweep.add_argument(
+        "--n-jobs", type=int, default=2, help="parallel runs, -1 for one per core (default: 2)"
+    )
     sweep.add_argument(
         "--scheduler",
         default=None,
@@ -133,8 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run on this Dask cluster, e.g. tcp://10.0.0.5:8786 (default: the spec's "
         "scheduler key, else local processes)",
     )
-    sweep.add_argument("--metric", default="macro_f1", help="metric to summarise")
+    sweep.add_argument(
+        "--metric", default="macro_f1", help="metric to summarise (default: macro_f1)"
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--debug", action="store_true", default=sup, help=debug_help)
     return parser
 
 
@@ -146,7 +213,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
             loss_kwargs[dest[5:]] = value
         elif dest.startswith("data:"):
             dataset_kwargs[dest[5:]] = value
-        elif dest not in ("command", "output", "_parser"):
+        elif dest not in ("command", "output", "debug", "_parser"):
             values[dest] = value
     return TrainConfig.from_dict(
         {**values, "loss_kwargs": loss_kwargs, "dataset_kwargs": dataset_kwargs}
@@ -154,11 +221,23 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
-    result = fit(train_config_from_args(args))
+    config = train_config_from_args(args)
+    try:
+        resolve_device(config.device)
+    except ValueError as error:
+        raise DeviceError(f"{error}; use --device auto or --device cpu") from None
+    if args.output is not None:
+        if args.output.is_dir():
+            raise OutputError(f"--output {args.output} is a folder; give a file name in it")
+        _make_folder(args.output.parent, "--output")
+    result = fit(config)
     if not distributed.is_main():  # under torchrun every rank trains, rank 0 reports
         return 0
     if args.output is not None:
-        result.save(args.output)
+        try:
+            result.save(args.output)
+        except OSError as error:
+            raise OutputError(f"--output {args.output}: cannot write it ({error})") from None
         print(f"result written to {args.output}")
     test = result.test_metrics
     print(
@@ -176,11 +255,14 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.profile is not None:
         spec, name = PROFILES[args.profile], args.profile
     else:
-        spec, name = load_spec(args.config), args.config.stem
+        spec, name = _read_config(args.config), args.config.stem
     results_dir = args.results_dir or Path("results") / name
-    df = run_sweep(
-        spec, results_dir, n_jobs=args.n_jobs, quiet=args.quiet, scheduler=args.scheduler
-    )
+    _make_folder(results_dir, "--results-dir")
+    with warnings.catch_warnings():  # the failures are reported below
+        warnings.filterwarnings("ignore", r"\d+ of \d+ runs failed", RuntimeWarning)
+        df = run_sweep(
+            spec, results_dir, n_jobs=args.n_jobs, quiet=args.quiet, scheduler=args.scheduler
+        )
     print(f"{len(df)} results in {results_dir}")
     if not df.empty:
         with pd.option_context(
@@ -189,21 +271,66 @@ def _sweep(args: argparse.Namespace) -> int:
             for title, table in comparison_tables(spec, df, args.metric):
                 print(f"\n{title}: test {args.metric} against CE, paired by seed")
                 print(table.to_string(index=False))
-    for failure in df.attrs["failures"]:
+    failures = df.attrs["failures"]
+    if failures:
         print(
-            f"\nFAILED {failure['run_id']} {failure['config']}\n{failure['traceback']}",
+            f"{len(failures)} run(s) failed; their configs and tracebacks are in "
+            f"{results_dir / 'failed'}; the same command again retries them",
             file=sys.stderr,
         )
-    return 1 if df.attrs["failures"] else 0
+    return 1 if failures else 0
+
+
+def _read_config(path: Path) -> dict:
+    """The spec in the file ``path``; a missing, unreadable or non-YAML file is a ConfigError."""
+    try:
+        return load_spec(path)
+    except FileNotFoundError:
+        hint = f" (the built-in one is --profile {path.stem})" if path.stem in PROFILE_NAMES else ""
+        raise ConfigError(
+            f"--config {path}: no such file; give the path of a YAML sweep spec{hint}, "
+            f"or --profile with one of {PROFILE_NAMES}"
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"--config {path}: cannot read it ({error.strerror}); give a YAML sweep spec file"
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or error
+        raise ConfigError(
+            f"--config {path} is not valid YAML: {problem}{where}; fix that line"
+        ) from None
+
+
+def _make_folder(folder: Path, flag: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"{flag}: cannot create the folder {folder} ({error.strerror}); choose another path"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for a bad option or value)."""
+    """Run the command line; returns the exit status (:data:`imbloss.errors.EXIT_CODES`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _sweep(args)
-    except ValueError as error:
-        args._parser.print_usage(sys.stderr)
-        print(f"{args._parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    except (ImbLossError, ValueError, KeyboardInterrupt) as error:
+        if args.debug or os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
+            raise
+        return _report(error, args._parser)
+
+
+def _report(error: BaseException, parser: argparse.ArgumentParser) -> int:
+    """Print ``error`` in a line or two and return its exit status."""
+    if isinstance(error, KeyboardInterrupt):
+        print(f"{parser.prog}: {str(error) or 'interrupted; nothing was written'}", file=sys.stderr)
+        return INTERRUPTED
+    if not isinstance(error, ImbLossError):  # a ValueError: a bad option or value
+        parser.print_usage(sys.stderr)
+    print(f"{parser.prog}: error: {error}", file=sys.stderr)
+    return getattr(error, "exit_code", 2)

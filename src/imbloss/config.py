@@ -69,8 +69,9 @@ class TrainConfig:
         seed: seeds Python, NumPy, torch, the batch order and (by default) the split.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``,
             ``"cuda:N"`` or ``"mps"``.
-        num_threads: torch CPU threads for the run (None: leave as is).
-        quiet: no progress bar (it is also off when stderr is not a terminal).
+        num_threads: torch CPU threads for the run (None:
+            :func:`imbloss.train.default_num_threads`; a sweep gives each run one).
+        quiet: no progress bar (else :func:`imbloss.progress.progress`: lines in a log).
     """
 
     dataset: str = "names"
@@ -191,3 +192,18 @@ def _check_real(
     if not ok:
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         raise ValueError(f"{name} must be a number in {interval}; got {value!r}")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; a named device must be available."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={name!r} was asked for but CUDA is not available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' was asked for but MPS is not available")
+    return torch.device(name)

@@ -38,7 +38,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import multiprocessing
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -49,9 +52,11 @@ import joblib
 import pandas as pd
 from tqdm.auto import tqdm
 
-from imbloss.config import CONDITIONS, DATASET_KWARGS, TrainConfig
+from imbloss.config import CONDITIONS, DATASET_KWARGS, TrainConfig, resolve_device
+from imbloss.errors import DeviceError, SweepInterrupted
 from imbloss.losses import LOSSES
 from imbloss.profiles import PROFILES, load_spec  # noqa: F401 - re-exported
+from imbloss.progress import progress
 from imbloss.results import choose_settings, comparison_table, results_frame
 from imbloss.runs import TARGET_METRICS, Predictions, RunResult, config_digest, save_run
 
@@ -236,15 +241,19 @@ def run_sweep(
 
     ``spec`` is a sweep spec (see the module docstring) or a list of
     :class:`~imbloss.train.TrainConfig`. Runs go to ``n_jobs`` joblib worker
-    processes; with more than one job each uses one torch thread. With a
+    processes, each with one torch thread unless its config sets ``num_threads``; a
+    device this machine lacks (``cuda``, ``mps``) is a :class:`~imbloss.errors.DeviceError`
+    before any run starts. With a
     ``scheduler`` address (default: the spec's ``scheduler`` key) they go to that Dask
     cluster instead, as many at a time as its workers have threads, each with one
     torch thread (give workers ``--nthreads 1``: the torch thread count is per process);
     ``n_jobs`` is then not used. For a spec with ``tune_seeds``, the grid runs first,
     then the chosen settings on the remaining seeds (:func:`tuned_runs`). The frame has
     one row per finished run (:func:`imbloss.results.results_frame`, with post-hoc
-    scores); failures are in ``frame.attrs["failures"]``. The progress bar shows
-    unless ``quiet`` (in a notebook as a widget or text, in a piped log every 30 s).
+    scores); failures are in ``frame.attrs["failures"]``. The progress bar
+    (:func:`imbloss.progress.progress`) shows unless ``quiet``. Ctrl-C stops the workers
+    and raises :class:`~imbloss.errors.SweepInterrupted`, which says how many runs are
+    kept; the same call again runs the rest.
     """
     if isinstance(spec, dict):
         runs = expand(spec)
@@ -261,13 +270,14 @@ def run_sweep(
             "such as 'tcp://10.0.0.5:8786'"
         )
     results_dir = Path(results_dir)
-    one_thread = scheduler is not None or n_jobs != 1
-    failures = _run_configs(runs, results_dir, n_jobs, scheduler, quiet, one_thread, "sweep")
+    if scheduler is None:  # a Dask cluster's workers have devices of their own
+        _check_devices({config.device for _, config in runs})
+    failures = _run_configs(runs, results_dir, n_jobs, scheduler, quiet, "sweep")
     if isinstance(spec, dict):
         tuned = tuned_runs(spec, results_dir)
         runs += tuned
         failures += _run_configs(
-            tuned, results_dir, n_jobs, scheduler, quiet, one_thread, "sweep: tuned settings"
+            tuned, results_dir, n_jobs, scheduler, quiet, "sweep: tuned settings"
         )
     frame = results_frame(
         [
@@ -296,7 +306,6 @@ def _run_configs(
     n_jobs: int,
     scheduler: str | None,
     quiet: bool,
-    one_thread: bool,
     desc: str,
 ) -> list[dict]:
     """Run the configs whose results are not in ``results_dir``; return the failure reports."""
@@ -304,7 +313,7 @@ def _run_configs(
     # seed by seed, so that an interrupted sweep has every condition on its first seeds
     todo = sorted(
         (
-            _for_worker(config, one_thread=one_thread)
+            _for_worker(config)
             for _, config in runs
             if not (results_dir / f"{config.run_id}.json").exists()
         ),
@@ -315,19 +324,30 @@ def _run_configs(
         jobs = joblib.Parallel(
             n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
         )(joblib.delayed(_run_one)(config.to_dict()) for config in todo)
-        bar = tqdm(
+        bar = progress(
             jobs,
             total=len(todo),
             desc=desc if scheduler is None else f"{desc} on {scheduler}",
-            disable=quiet or not todo,
-            # in a piped log (CI, papermill) a line every 30 s instead of a redrawn bar
-            mininterval=0.1 if sys.stderr.isatty() else 30.0,
+            unit="run",
+            quiet=quiet or not todo,
         )
-        for outcome in bar:
-            failure = _record(outcome, results_dir)
-            if failure is not None:
-                failures.append(failure)
-                bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
+        try:
+            for outcome in bar:
+                failure = _record(outcome, results_dir)
+                if failure is not None:
+                    failures.append(failure)
+                    bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
+        except KeyboardInterrupt:
+            # stop the workers; what they were doing is lost, and joblib's note says so
+            with warnings.catch_warnings(), contextlib.suppress(Exception):
+                warnings.simplefilter("ignore")
+                jobs.close()
+            bar.close()
+            kept = sum((results_dir / f"{c.run_id}.json").exists() for _, c in runs)
+            raise SweepInterrupted(
+                f"interrupted: {kept} of {len(runs)} runs are kept in {results_dir}; "
+                "run the same sweep again to resume (finished runs are not rerun)"
+            ) from None
     return failures
 
 
@@ -343,11 +363,23 @@ def _backend(scheduler: str | None):
         yield
 
 
-def _for_worker(config: TrainConfig, *, one_thread: bool) -> TrainConfig:
-    """The config without its progress bar and, beside other jobs, with one thread if unset."""
+def _check_devices(devices: set[str]) -> None:
+    """Raise DeviceError, before any run starts, for a device this machine does not have."""
+    for device in sorted(devices):
+        try:
+            resolve_device(device)
+        except ValueError as error:
+            raise DeviceError(
+                f"{error}; no run was started: use device 'auto' or 'cpu' "
+                "(in a spec: base: {device: auto})"
+            ) from None
+
+
+def _for_worker(config: TrainConfig) -> TrainConfig:
+    """The config without its progress bar and, unless it sets them, with one torch thread."""
     values = config.to_dict()
     values["quiet"] = True
-    if one_thread and values["num_threads"] is None:
+    if values["num_threads"] is None:
         values["num_threads"] = 1
     return TrainConfig.from_dict(values)
 
@@ -356,6 +388,7 @@ def _run_one(config_dict: dict) -> dict:
     """Fit one config in a worker: ``{"result", "predictions"}`` or ``{"failure": report}``."""
     from imbloss.train import fit_and_predict  # the trainer is only needed in the workers
 
+    _prepare_worker()
     config = TrainConfig.from_dict(config_dict)
     try:
         result, predictions = fit_and_predict(config)
@@ -369,6 +402,20 @@ def _run_one(config_dict: dict) -> dict:
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
         return {"failure": report}
+
+
+def _prepare_worker() -> None:
+    """In a worker process, leave Ctrl-C to the sweep's process, which then kills the workers.
+
+    A terminal sends Ctrl-C to every process of the command: an interrupted worker would
+    print its traceback. A killed worker leaves tqdm's default lock, a semaphore shared
+    between processes, behind ("leaked semaphore objects"); a thread lock does for its bars.
+    """
+    if multiprocessing.parent_process() is not None and (
+        threading.current_thread() is threading.main_thread()  # not a Dask worker's thread
+    ):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        tqdm.set_lock(threading.RLock())
 
 
 def _record(outcome: dict, results_dir: Path) -> dict | None:

@@ -30,6 +30,7 @@ import torch
 
 from imbloss.data.base import PreparedData, TensorSplit
 from imbloss.data.text import OOV, CharVocab
+from imbloss.errors import DataCorruptError, DataNotFoundError, DownloadError
 
 NAMES_URL = "https://download.pytorch.org/tutorial/data.zip"
 NAMES_SHA256 = {
@@ -56,10 +57,8 @@ LANGUAGES = tuple(sorted(NAMES_SHA256))
 SPLITS = ("train", "val", "test")
 ENV_VAR = "IMBLOSS_NAMES_DIR"
 _ZIP_FOLDER = "data/names/"
-_WHAT_TO_SET = (
-    f"set {ENV_VAR} to a folder holding the 18 <Language>.txt files of {_ZIP_FOLDER} "
-    f"in {NAMES_URL}, or pass root="
-)
+_FILES = f"the 18 <Language>.txt files of {_ZIP_FOLDER} in {NAMES_URL}"
+_SET_ENV = f"set {ENV_VAR} to a folder holding {_FILES}"
 
 
 # --- finding, downloading and verifying the files -------------------------------------------
@@ -72,10 +71,12 @@ def load_names(root: str | os.PathLike | None = None, *, download: bool = True) 
     whitespace is stripped. The folder is the first one *given* of: ``root``, then
     ``$IMBLOSS_NAMES_DIR``, then the cache ``$XDG_CACHE_HOME/imbloss/names`` (default
     ``~/.cache/imbloss/names``). A given folder that does not exist is an error, not skipped.
-    Only the cache is ever downloaded into, and only when it is absent and ``download=True``.
+    Only the cache is ever downloaded into, and only when it is absent or empty and
+    ``download=True``. Every failure is an :class:`~imbloss.errors.DataError` whose message
+    says what to do (the folder to pass, the variable to set, the folder to delete).
     """
-    folder = _find_folder(root, download)
-    raw = _read_folder(folder)
+    folder, where, fix = _find_folder(root, download)
+    raw = _read_folder(folder, where, fix)
     rows = [(line.rstrip(), language) for language in LANGUAGES for line in _lines(raw[language])]
     return pd.DataFrame(rows, columns=["name", "language"])
 
@@ -92,59 +93,70 @@ def _cache_dir() -> Path:
     return Path(base) / "imbloss" / "names"
 
 
-def _find_folder(root: str | os.PathLike | None, download: bool) -> Path:
+def _find_folder(root: str | os.PathLike | None, download: bool) -> tuple[Path, str, str]:
+    """The folder to read, how to name it in a message, and what to do if it is not right."""
     if root is not None:
-        return _given_folder(root, "root")
-    if os.environ.get(ENV_VAR):
-        return _given_folder(os.environ[ENV_VAR], f"${ENV_VAR}")
+        return _given_folder(root, "root", f"pass root= a folder holding {_FILES}")
     cache = _cache_dir()
-    if cache.is_dir():
-        return cache
+    if os.environ.get(ENV_VAR):
+        fix = f"{_SET_ENV}, or unset it to download them into {cache}"
+        return _given_folder(os.environ[ENV_VAR], f"${ENV_VAR}", fix)
+    where, fix = f"the cache {cache}", f"delete the folder {cache} to download again, or {_SET_ENV}"
+    if cache.is_dir() and any(cache.iterdir()):
+        return cache, where, fix
     if not download:
-        raise FileNotFoundError(
+        raise DataNotFoundError(
             f"the names data is not in the cache {cache} and download=False; "
-            f"{_WHAT_TO_SET}, or allow download=True"
+            f"{_SET_ENV}, or allow download=True"
         )
+    if cache.is_dir():  # an empty cache folder is filled again
+        cache.rmdir()
     _download(cache)
-    return cache
+    return cache, where, fix
 
 
-def _given_folder(path: str | os.PathLike, source: str) -> Path:
+def _given_folder(path: str | os.PathLike, source: str, fix: str) -> tuple[Path, str, str]:
     folder = Path(path).expanduser()
+    where = f"{source}={str(path)!r}"
     if not folder.is_dir():
-        raise FileNotFoundError(f"{source}={str(path)!r} is not a folder; {_WHAT_TO_SET}")
-    return folder
+        raise DataNotFoundError(f"{where} is not a folder; {fix}")
+    return folder, where, fix
 
 
-def _read_folder(folder: Path) -> dict[str, bytes]:
+def _read_folder(folder: Path, where: str, fix: str) -> dict[str, bytes]:
     files = {language: folder / f"{language}.txt" for language in LANGUAGES}
-    _check_complete(
-        [language for language, path in files.items() if not path.is_file()], str(folder)
-    )
+    missing = [language for language, path in files.items() if not path.is_file()]
+    _check_complete(missing, where, fix)
     raw = {language: path.read_bytes() for language, path in files.items()}
-    _verify(raw, str(folder))
+    _verify(raw, where, fix)
     return raw
 
 
-def _check_complete(missing: list[str], where: str) -> None:
+def _check_complete(missing: list[str], where: str, fix: str) -> None:
+    if len(missing) == len(LANGUAGES):
+        raise DataNotFoundError(
+            f"{where} holds none of the {len(LANGUAGES)} names files "
+            f"({LANGUAGES[0]}.txt ... {LANGUAGES[-1]}.txt); {fix}"
+        )
     if missing:
         listed = ", ".join(f"{language}.txt" for language in missing)
-        raise FileNotFoundError(
-            f"{len(missing)} of the {len(LANGUAGES)} names files are missing from {where}: {listed}"
+        raise DataNotFoundError(
+            f"{len(missing)} of the {len(LANGUAGES)} names files are missing from {where}: "
+            f"{listed}; {fix}"
         )
 
 
-def _verify(raw: dict[str, bytes], where: str) -> None:
-    """Raise ValueError naming every file whose SHA-256 is not the one in NAMES_SHA256."""
+def _verify(raw: dict[str, bytes], where: str, fix: str) -> None:
+    """Raise DataCorruptError naming every file whose SHA-256 is not the one in NAMES_SHA256."""
     bad = []
     for language, data in raw.items():
         actual = hashlib.sha256(data).hexdigest()
         if actual != NAMES_SHA256[language]:
             bad.append(f"{language}.txt: expected SHA-256 {NAMES_SHA256[language]}, got {actual}")
     if bad:
-        raise ValueError(
+        raise DataCorruptError(
             f"checksum mismatch in {where} for {len(bad)} file(s); these are not the genuine "
-            "tutorial files:\n  " + "\n  ".join(bad)
+            f"tutorial files ({fix}):\n  " + "\n  ".join(bad)
         )
 
 
@@ -170,9 +182,9 @@ def _download(cache: Path) -> None:
         try:
             _fetch(url, part)
         except Exception as err:
-            raise RuntimeError(
+            raise DownloadError(
                 f"could not download the names data from {url} ({err}); if this "
-                f"machine is offline, {_WHAT_TO_SET}"
+                f"machine is offline, {_SET_ENV}"
             ) from err
         os.replace(part, archive)
         raw = _read_zip(archive, f"{_ZIP_FOLDER} of the download from {url}")
@@ -192,11 +204,12 @@ def _read_zip(archive: Path, where: str) -> dict[str, bytes]:
         with zipfile.ZipFile(archive) as zipped:
             members = set(zipped.namelist())
             paths = {language: f"{_ZIP_FOLDER}{language}.txt" for language in LANGUAGES}
-            _check_complete([lang for lang, path in paths.items() if path not in members], where)
+            missing = [lang for lang, path in paths.items() if path not in members]
+            _check_complete(missing, where, _SET_ENV)
             raw = {language: zipped.read(path) for language, path in paths.items()}
     except zipfile.BadZipFile as err:
-        raise RuntimeError(f"{where} is not a readable zip file ({err}); {_WHAT_TO_SET}") from err
-    _verify(raw, where)
+        raise DownloadError(f"{where} is not a readable zip file ({err}); {_SET_ENV}") from err
+    _verify(raw, where, _SET_ENV)
     return raw
 
 
