@@ -105,7 +105,7 @@ def test_sweep_config_error_names_the_key(tmp_path, capsys) -> None:
     assert "['epochs']" in err and "valid keys are" in err and "'base'" in err
 
 
-def test_sweep_smoke_prints_summary_and_paired_table(tmp_path, capsys) -> None:
+def test_sweep_smoke_prints_the_comparison_with_ce(tmp_path, capsys) -> None:
     spec = tmp_path / "tiny.yaml"
     spec.write_text(
         "base: {dataset: digits, epochs: 1, batch_size: 64, hidden_size: 16}\n"
@@ -126,7 +126,7 @@ def test_sweep_smoke_prints_summary_and_paired_table(tmp_path, capsys) -> None:
     assert code == 0
     printed = capsys.readouterr().out
     assert "4 results in" in printed
-    assert "paired with CE" in printed and "balanced_softmax" in printed
+    assert "against CE, paired by seed" in printed and "balanced_softmax" in printed
 
 
 def test_python_dash_m_runs_the_same_command_line() -> None:

@@ -121,7 +121,12 @@ def test_tuning_runs_the_grid_on_few_seeds_then_the_choice_on_all(tmp_path) -> N
         3,
     ]
     df = run_sweep(spec, tmp_path, n_jobs=1, quiet=True)
-    assert tuned_runs(spec, tmp_path) == []  # nothing left to run
+    tuned = tuned_runs(spec, tmp_path)  # the chosen points on seeds 2 and 3, all run
+    assert tuned and {c.seed for _, c in tuned} == {2, 3}
+    assert all((tmp_path / f"{c.run_id}.json").exists() for _, c in tuned)
+    assert set(df["run_id"]) >= {c.run_id for _, c in tuned}
+    again = run_sweep(spec, tmp_path, n_jobs=1, quiet=True)  # a rerun reads them back
+    assert sorted(again["run_id"]) == sorted(df["run_id"])
     for metric in ("macro_f1", "balanced_accuracy"):
         pick = choose_settings(df, metric, tune_seeds=[0, 1]).set_index("condition").loc["focal"]
         seeds = df[(df["condition"] == "focal") & (df["params"] == pick["params"])]["seed"]

@@ -40,7 +40,7 @@ def test_a_sweep_run_gets_one_thread_unless_its_config_sets_them(
         seen.append(config.num_threads)
         raise RuntimeError("recorded")
 
-    monkeypatch.setattr(sweep, "fit", record)  # n_jobs=1 runs in this process
+    monkeypatch.setattr("imbloss.train.fit_and_predict", record)  # n_jobs=1: in this process
     config = TrainConfig(dataset="digits", epochs=1, num_threads=given, quiet=True)
     with pytest.warns(RuntimeWarning, match="1 of 1 runs failed"):
         sweep.run_sweep([config], tmp_path, n_jobs=1, quiet=True)

@@ -83,11 +83,12 @@ def expand(spec: dict) -> list[tuple[str, TrainConfig]]:
 
 
 def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConfig]]:
-    """The chosen grid points of every tuned experiment on the seeds they have not run.
+    """The chosen grid points of every tuned experiment on the seeds beyond the tuning ones.
 
     For each experiment with ``tune_seeds``, each target metric, context and condition,
     :func:`imbloss.results.choose_settings` picks the grid point from the validation
-    scores in ``results_dir``; a pick other than the default is run on every seed.
+    scores in ``results_dir``; a pick other than the default is run on every seed. The
+    list holds those runs whether or not they are done (:func:`run_sweep` skips the done).
     """
     results_dir = Path(results_dir)
     runs, seen = [], set()
@@ -102,6 +103,7 @@ def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConf
         by_group = {config_digest(c.to_dict(), drop=("seed",)): c for c in configs}
         frame["template"] = frame["group"].map(by_group)
         seeds = _seeds(experiment, where)
+        seen |= {c.run_id for c in configs}  # the tuning seeds' runs are in expand()
         for metric in TARGET_METRICS:
             chosen = choose_settings(frame, metric, tune_seeds(experiment))
             for pick in chosen[~chosen["default"]].itertuples():
@@ -113,8 +115,7 @@ def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConf
                 template = rows["template"].iloc[0].to_dict()
                 for seed in seeds:
                     config = TrainConfig.from_dict({**template, "seed": seed})
-                    done = (results_dir / f"{config.run_id}.json").exists()
-                    if config.run_id not in seen and not done:
+                    if config.run_id not in seen:
                         seen.add(config.run_id)
                         runs.append((name, config))
     return runs
