@@ -16,10 +16,14 @@ With all three neutral this is exactly :func:`torch.nn.functional.cross_entropy`
 positions, as ``F.cross_entropy`` does; the modulator is not in the denominator.
 A batch with nothing kept gives 0 (with a zero gradient) instead of NaN.
 
-Cost: without a modulator the loss is one fused ``F.cross_entropy`` call; with
-one, a few passes over the per-position vector are added. Checking that the
-targets are class indices waits for the device once per call (a min/max of the
-target), and a given ``weight`` is checked for negative entries.
+Cost: without a modulator or a logit change the loss is one fused
+``F.cross_entropy`` call; a modulator adds a few passes over the per-position
+vector; a logit change is one custom function (:class:`_ChangedLogitsNLL`) that
+writes its gradient in one pass and bounds the exponent range (``EXPONENT_BOUND``).
+Checking that the targets are class indices waits for the device once per call
+(a min/max of the target), as does checking a given ``weight`` for negative
+entries; both checks are skipped while ``torch.compile`` traces, so every loss
+compiles with ``fullgraph=True``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.autograd.function import once_differentiable
 
 from ._checks import check_class_indices, check_class_vector, check_reduction, check_softmax_shapes
 
@@ -42,7 +45,7 @@ def compute_dtype_logits(logits: torch.Tensor) -> torch.Tensor:
     return logits.float() if logits.dtype in LOW_PRECISION else logits
 
 
-def _along_class_axis(
+def along_class_axis(
     vector: torch.Tensor | Sequence[float], like: torch.Tensor, name: str
 ) -> torch.Tensor:
     """A length-C vector shaped (C, 1, ..., 1) to broadcast over (N, C, d1, ...) ``like``."""
@@ -61,68 +64,73 @@ def reduce_weighted(
     """Reduce a loss that already carries its class weight and is zero where ignored.
 
     ``mean`` divides by ``class_weight.sum()`` (the class weights of the kept
-    positions; None means all ones); a batch with nothing kept gives 0, with a
-    zero gradient, not NaN.
+    positions; None means every position is kept with weight 1); a batch with nothing
+    kept gives 0, with a zero gradient, not NaN.
     """
     if reduction == "none":
         return per_position
     total = per_position.sum()
     if reduction == "sum":
         return total
-    return total / _weight_sum(class_weight, per_position.numel())
+    if class_weight is None:
+        return total / max(per_position.numel(), 1)
+    return total / _weight_sum(class_weight)
+
+
+EXPONENT_BOUND = 50.0
+"""Below the row maximum, changed logits (other than the true class's) are raised to
+``max - EXPONENT_BOUND``: their softmax terms, under ``e^-50 ≈ 2e-22`` of the largest, cannot
+change a float32 sum, so the loss is unchanged; a gradient entry moves by at most
+``s e^-50`` times the upstream gradient. The bound keeps every exponential and gradient term
+out of the denormal range (many times slower on x86) that scaled logits otherwise reach."""
 
 
 def _changed_logits(
     z: torch.Tensor,
+    index: torch.Tensor,
     scale: float,
     offset: torch.Tensor | None,
-    index: torch.Tensor | None,
     shift: torch.Tensor | None,
 ) -> torch.Tensor:
-    """``s * (z + b)`` with ``shift = -s Δ_y`` added at the true class, in at most one pass
-    over the logits plus a scatter; ``z`` itself is never written."""
-    if offset is not None:
-        z = torch.add(offset * scale, z, alpha=scale)
-    elif scale != 1.0:
-        z = z * scale
-    if shift is not None:
-        fresh = offset is not None or scale != 1.0
-        z = z.scatter_add_(1, index, shift) if fresh else z.scatter_add(1, index, shift)
-    return z
+    """``s (z + b)`` with ``shift = -s Δ_y`` added at the true class ``index``; a fresh tensor."""
+    t = z * scale if offset is None else torch.add(offset * scale, z, alpha=scale)
+    return t if shift is None else t.scatter_add_(1, index, shift)
 
 
-class _ScaledLogits(torch.autograd.Function):
-    """:func:`_changed_logits` for ``s != 1`` whose backward passes the gradient on
-    *without* the factor ``s``.
+def _bound_(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``t`` less its row maximum and raised to ``-EXPONENT_BOUND`` except at the true class,
+    in place (no graph): the softmax is unchanged by the shift and, in float32, by the bound."""
+    t.sub_(t.amax(1, keepdim=True))
+    true = t.gather(1, index)
+    return t.clamp_(min=-EXPONENT_BOUND).scatter_(1, index, true)
 
-    ``dL/dz = s * dL/dz'`` would cost a full pass over the (N, C) gradient; the core
-    instead multiplies the gradient of the per-position loss (N values) by ``s`` with
-    :class:`_GradientTimes`, right after the cross-entropy. Only the pair is exact, and
-    only to first order: both refuse a double backward.
+
+class _ChangedLogitsNLL(torch.autograd.Function):
+    """``-log softmax(s (z + b) - s Δ_y onehot(y))_y`` per position, of the bounded logits.
+
+    Plain operations would add a pass over the (N, C) logits for the change and one for its
+    gradient; here the gradient ``s (softmax - onehot(y)) g`` is written in one pass from the
+    saved log-probabilities. Under ``create_graph=True`` the backward recomputes them with
+    differentiable operations, so second derivatives are right too.
     """
 
     @staticmethod
-    def forward(ctx, z, scale, offset, index, shift):
-        return _changed_logits(z, scale, offset, index, shift)
+    def forward(ctx, z, index, scale, offset, shift):
+        log_p = torch.log_softmax(
+            _bound_(_changed_logits(z, index, scale, offset, shift), index), 1
+        )
+        ctx.save_for_backward(z, index, offset, shift, log_p)
+        ctx.scale = scale
+        return -log_p.gather(1, index).squeeze(1)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
-        return grad, None, None, None, None
-
-
-class _GradientTimes(torch.autograd.Function):
-    """Identity whose backward multiplies the gradient by ``factor`` (see _ScaledLogits)."""
-
-    @staticmethod
-    def forward(ctx, x, factor):
-        ctx.factor = factor
-        return x.clone()
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        return grad * ctx.factor, None
+        z, index, offset, shift, log_p = ctx.saved_tensors
+        if torch.is_grad_enabled():  # double backward: a graph from z (the bound changes nothing)
+            log_p = torch.log_softmax(_changed_logits(z, index, ctx.scale, offset, shift), 1)
+        minus_one = torch.full_like(index, -1, dtype=log_p.dtype)
+        grad_z = log_p.exp().scatter_add(1, index, minus_one) * (grad * ctx.scale).unsqueeze(1)
+        return grad_z, None, None, None, None
 
 
 def modulated_cross_entropy(
@@ -153,8 +161,7 @@ def modulated_cross_entropy(
             by a loss that supplies its own gradient (focal at ``p_t -> 1``).
         logit_offset: per-class ``b`` added to every logit (length C).
         margin: per-class ``Δ`` subtracted from the true-class logit (length C).
-        scale: ``s`` multiplying the changed logits; when ``s != 1`` the gradient is
-            first order only (a double backward raises).
+        scale: ``s`` multiplying the changed logits.
         ignore_index: target value whose positions add nothing and get no gradient.
         reduction: ``"mean"`` (sum over the weight sum), ``"sum"`` or ``"none"``
             (the target's shape).
@@ -167,59 +174,49 @@ def modulated_cross_entropy(
     target = target.long()
     safe_target, keep = check_class_indices(target, num_classes, ignore_index)
     w = check_class_vector(weight, num_classes, "weight")
-
     z = compute_dtype_logits(logits)
-    offset = None if logit_offset is None else _along_class_axis(logit_offset, z, "logit_offset")
-    index = shift = None
-    if margin is not None:
-        minus_delta = _along_class_axis(margin, z, "margin").flatten() * -scale
-        index = safe_target.unsqueeze(1)
-        shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
-    if scale == 1.0:
-        z = _changed_logits(z, scale, offset, index, shift)
-    else:
-        z = _ScaledLogits.apply(z, scale, offset, index, shift)
-
     if w is not None:
         w = w.to(device=z.device, dtype=z.dtype)
-    if modulator is None and log_pt_loss is None:
+    w_y = _position_weight(w, safe_target, keep, z.dtype)
+    changed = logit_offset is not None or margin is not None or scale != 1.0
+
+    if not changed and modulator is None and log_pt_loss is None:
         # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
         fused = "sum" if reduction == "mean" else reduction
         loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
-        if scale != 1.0:
-            loss = _GradientTimes.apply(loss, scale)
-        if reduction != "mean":
-            return loss
-        return loss / _weight_sum(_position_weight(w, safe_target, keep, z.dtype), target.numel())
+        return loss if reduction != "mean" else loss / _weight_sum(w_y)
 
-    nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")
-    if scale != 1.0:
-        nll = _GradientTimes.apply(nll, scale)
+    if changed:
+        index = safe_target.unsqueeze(1)
+        offset = None if logit_offset is None else along_class_axis(logit_offset, z, "logit_offset")
+        shift = None
+        if margin is not None:
+            minus_delta = along_class_axis(margin, z, "margin").flatten() * -scale
+            shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
+        nll = _ChangedLogitsNLL.apply(z, index, scale, offset, shift)
+    else:
+        nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")
     if log_pt_loss is not None:
         nll = log_pt_loss(-nll)
-    else:
+    elif modulator is not None:
         p_t = torch.exp(-nll.detach() if detach_modulator else -nll)
         m = modulator(p_t)
         nll = nll * (m.detach() if detach_modulator else m)
-    w_y = _position_weight(w, safe_target, keep, z.dtype)
-    return reduce_weighted(nll if w_y is None else nll * w_y, w_y, reduction)
+    return reduce_weighted(nll * w_y, w_y, reduction)
 
 
 def _position_weight(
-    w: torch.Tensor | None, safe_target: torch.Tensor, keep: torch.Tensor | None, dtype
-) -> torch.Tensor | None:
-    """``w_y`` per position, 0 where ignored; None when it would be all ones."""
+    w: torch.Tensor | None, safe_target: torch.Tensor, keep: torch.Tensor, dtype
+) -> torch.Tensor:
+    """``w_y`` per position, 0 where ignored (1 where kept without a weight)."""
     if w is None:
-        return None if keep is None else keep.to(dtype)
+        return keep.to(dtype)
     w_y = w.index_select(0, safe_target.flatten()).view_as(safe_target)
-    return w_y if keep is None else torch.where(keep, w_y, 0.0)
+    return torch.where(keep, w_y, 0.0)
 
 
-def _weight_sum(w_y: torch.Tensor | None, count: int) -> torch.Tensor | int:
-    """``Σ w_y`` over the kept positions (``count`` when all weights are 1), or 1 where
-    that is 0: nothing is kept, the loss is 0."""
-    if w_y is None:
-        return max(count, 1)
+def _weight_sum(w_y: torch.Tensor) -> torch.Tensor:
+    """``Σ w_y`` over the kept positions, or 1 where that is 0: nothing is kept, the loss is 0."""
     total = w_y.sum()
     return torch.where(total > 0, total, 1)
 

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ._checks import check_range
+from ._checks import check_real
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 
 def _check_gamma(gamma: float) -> None:
-    check_range("gamma", gamma, 0.0, float("inf"), hi_open=True)
+    check_real("gamma", gamma, low=0.0, high=float("inf"), high_open=True)
 
 
 def focal_weight(p, gamma: float = 2.0):
@@ -47,33 +47,26 @@ class _FocalNLL(torch.autograd.Function):
         d/dℓ [-u^γ ℓ] = -u^γ (1 - γ p r)          (gradient through the factor)
         d/dℓ [-u^γ ℓ] = -u^γ                      (factor held constant)
 
-    Under ``create_graph=True`` the backward is built from differentiable operations
-    on ``ℓ``, so second derivatives are right too (away from ``p_t = 1``).
+    The backward is built from differentiable operations on the saved ``ℓ``, so under
+    ``create_graph=True`` second derivatives are right too (away from ``p_t = 1``).
     """
 
     @staticmethod
     def forward(ctx, log_pt: torch.Tensor, gamma: float, detach: bool) -> torch.Tensor:
-        u = -torch.expm1(log_pt)
-        factor = u.pow(gamma)
-        ctx.save_for_backward(log_pt, u, factor)
+        ctx.save_for_backward(log_pt)
         ctx.gamma, ctx.detach = gamma, detach
-        return -factor * log_pt
+        return torch.expm1(log_pt).neg_().pow_(gamma).mul_(log_pt).neg_()
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        log_pt, u, factor = ctx.saved_tensors
-        gamma = ctx.gamma
-        if ctx.detach or gamma == 0:
+        (log_pt,) = ctx.saved_tensors
+        u = -torch.expm1(log_pt)
+        factor = u.pow(ctx.gamma)
+        if ctx.detach:
             return -grad * factor, None, None
-        if torch.is_grad_enabled():  # double backward: recompute u from the graph of ℓ
-            u = -torch.expm1(log_pt)
-            factor = u.pow(gamma)
-            positive = u > 0
-            ratio = torch.where(positive, log_pt / torch.where(positive, u, 1.0), -1.0)
-            return -grad * factor * (1 - gamma * torch.exp(log_pt) * ratio), None, None
-        ratio = (log_pt / u).nan_to_num_(nan=-1.0)  # u = 0 only where ℓ = 0
-        # p = 1 - u is exact where the term matters (p near 1); near p = 0 it vanishes
-        return -grad * factor * (1 - gamma * (1 - u) * ratio), None, None
+        positive = u > 0
+        ratio = torch.where(positive, log_pt / torch.where(positive, u, 1.0), -1.0)
+        return -grad * factor * (1 - ctx.gamma * torch.exp(log_pt) * ratio), None, None
 
 
 def focal_loss(

@@ -47,8 +47,12 @@ the global batch and holds the same moving average. Every rank must then call
 
 The module is stateful: ``acc_sum`` (moving averages), ``steps`` (updates per bin)
 and ``last_counts`` (the latest batch's bin counts, global under distributed) are
-buffers, so ``state_dict()`` and ``.to()`` carry them. They are updated on every call,
-in training and evaluation mode alike, as in mmdetection.
+buffers, so ``state_dict()`` and ``.to()`` carry them. Like ``nn.BatchNorm``, it updates
+them only in training mode: a call in training mode updates them (also under
+``torch.no_grad()``, as BatchNorm does), a call after ``.eval()`` computes the weights a
+training call would, from the statistics updated by this batch alone, and stores
+nothing (nor all-reduces: evaluation is local). ``always_update=True`` keeps
+mmdetection's behaviour, an update on every call in either mode.
 """
 
 from __future__ import annotations
@@ -59,43 +63,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from imbloss import distributed
-
-from ._checks import check_class_vector, check_range
+from ._checks import check_class_vector, check_int, check_real, check_sigmoid_inputs
 from .core import SoftmaxLoss, compute_dtype_logits, modulated_cross_entropy, reduce_weighted
-
-
-def _check_sigmoid_inputs(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> None:
-    """Float ``logits`` (N, C) or (N, C, d1, ...) and float ``target`` of the same shape,
-    with values in [0, 1] or ``ignore_index``."""
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point() or logits.dim() < 2:
-        got = (
-            f"dtype {logits.dtype}, shape {tuple(logits.shape)}"
-            if isinstance(logits, torch.Tensor)
-            else type(logits).__name__
-        )
-        raise ValueError(
-            f"logits must be a floating-point tensor of shape (N, C) or (N, C, d1, ...); got {got}"
-        )
-    if not isinstance(target, torch.Tensor) or not target.is_floating_point():
-        dtype = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
-        raise ValueError(
-            f"with use_sigmoid=True target must be a floating-point tensor of 0/1 labels; got "
-            f"{dtype} (for integer class indices use the softmax form, use_sigmoid=False)"
-        )
-    if target.shape != logits.shape:
-        raise ValueError(
-            f"with use_sigmoid=True target must have the shape of logits {tuple(logits.shape)}; "
-            f"got {tuple(target.shape)}"
-        )
-    if target.numel():
-        safe = torch.where(target != ignore_index, target, 0.0)
-        lo, hi = torch.stack(torch.aminmax(safe)).tolist()
-        if not (lo >= 0 and hi <= 1):  # also false for NaN
-            raise ValueError(
-                f"target contains {hi if lo >= 0 else lo}; expected values in [0, 1] "
-                f"or ignore_index={ignore_index}"
-            )
 
 
 class GHMCLoss(SoftmaxLoss):
@@ -112,6 +81,8 @@ class GHMCLoss(SoftmaxLoss):
             ``F.cross_entropy``), True for the sigmoid form (float targets of the
             logits' shape, like mmdetection's ``GHMC``).
         bias_correction: divide each bin's moving average by ``1 - momentum ** t_b``.
+        always_update: update the statistics in evaluation mode too (mmdetection's
+            behaviour); by default only in training mode.
         weight: per-class weight of length C (the class axis is dim 1), or None.
         ignore_index: target value whose positions (softmax) or elements (sigmoid)
             add nothing and are not counted in the bins.
@@ -125,18 +96,19 @@ class GHMCLoss(SoftmaxLoss):
         *,
         use_sigmoid: bool = False,
         bias_correction: bool = False,
+        always_update: bool = False,
         weight: torch.Tensor | Sequence[float] | None = None,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> None:
         super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
-        if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-            raise ValueError(f"bins={bins!r} is not valid; expected an int >= 1")
-        check_range("momentum", float(momentum), 0.0, 1.0, hi_open=True)
-        self.bins = bins
+        check_int("bins", bins, minimum=1)
+        check_real("momentum", momentum, low=0.0, high=1.0, high_open=True)
+        self.bins = int(bins)
         self.momentum = float(momentum)
         self.use_sigmoid = bool(use_sigmoid)
         self.bias_correction = bool(bias_correction)
+        self.always_update = bool(always_update)
         edges = torch.arange(bins + 1, dtype=torch.float32) / bins
         edges[-1] += 1e-6
         self.register_buffer("edges", edges, persistent=False)
@@ -147,33 +119,39 @@ class GHMCLoss(SoftmaxLoss):
     def extra_repr(self) -> str:
         return (
             f"bins={self.bins}, momentum={self.momentum}, use_sigmoid={self.use_sigmoid}, "
-            f"bias_correction={self.bias_correction}, " + super().extra_repr()
+            f"bias_correction={self.bias_correction}, always_update={self.always_update}, "
+            + super().extra_repr()
         )
 
     @torch.no_grad()
     def _harmonize(self, g: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """Update the bin statistics with the kept ``g`` and return ``beta`` for every ``g``.
+        """``beta`` for every ``g`` from the kept ``g``'s bin counts; stores the updated
+        statistics when updating (training mode or ``always_update``).
 
         ``beta`` has the shape of ``g``; ignored positions get a finite value that the
         caller multiplies by zero.
         """
+        update = self.training or self.always_update
         idx = self._bin_index(g)
         counts = torch.zeros(self.bins + 1, dtype=torch.long, device=g.device)
         counts[: self.bins].scatter_add_(0, idx.reshape(-1), keep.reshape(-1).long())
         counts[self.bins] = keep.sum()
-        if distributed.active():
+        if update and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             dist.all_reduce(counts)
         counts, tot = counts[: self.bins], counts[self.bins]
 
         hit = counts > 0
         mmt = self.momentum
-        self.acc_sum.copy_(torch.where(hit, mmt * self.acc_sum + (1 - mmt) * counts, self.acc_sum))
-        self.steps += hit
-        self.last_counts.copy_(counts)
+        acc_sum = torch.where(hit, mmt * self.acc_sum + (1 - mmt) * counts, self.acc_sum)
+        steps = self.steps + hit
+        if update:
+            self.acc_sum.copy_(acc_sum)
+            self.steps.copy_(steps)
+            self.last_counts.copy_(counts)
 
-        density = self.acc_sum
+        density = acc_sum
         if self.bias_correction:
-            density = density / (1 - mmt ** self.steps.clamp(min=1))
+            density = density / (1 - mmt ** steps.clamp(min=1))
         per_bin = tot / torch.where(hit, density, torch.ones_like(density))
         per_bin = torch.where(hit, per_bin, torch.zeros_like(per_bin)) / hit.sum().clamp(min=1)
         return per_bin.to(g.dtype).take(idx)
@@ -205,7 +183,7 @@ class GHMCLoss(SoftmaxLoss):
         )
 
     def _forward_sigmoid(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        _check_sigmoid_inputs(logits, target, self.ignore_index)
+        check_sigmoid_inputs(logits, target, self.ignore_index, min_dim=2)
         z = compute_dtype_logits(logits)
         keep = target != self.ignore_index
         y = torch.where(keep, target.to(z.dtype), 0.0)
