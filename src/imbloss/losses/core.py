@@ -18,8 +18,9 @@ A batch with nothing kept gives 0 (with a zero gradient) instead of NaN.
 
 Cost: without a modulator or a logit change the loss is one fused
 ``F.cross_entropy`` call; a modulator adds a few passes over the per-position
-vector; a logit change is one custom function (:class:`_ChangedLogitsNLL`) that
-writes its gradient in one pass and bounds the exponent range (``EXPONENT_BOUND``).
+vector; a logit offset or margin one pass; a scale one custom function
+(:class:`_ScaledNLL`) that writes its gradient in one pass and bounds the exponent
+range (``EXPONENT_BOUND``).
 Checking that the targets are class indices waits for the device once per call
 (a min/max of the target), as does checking a given ``weight`` for negative
 entries; both checks are skipped while ``torch.compile`` traces, so every loss
@@ -78,11 +79,13 @@ def reduce_weighted(
 
 
 EXPONENT_BOUND = 50.0
-"""Below the row maximum, changed logits (other than the true class's) are raised to
-``max - EXPONENT_BOUND``: their softmax terms, under ``e^-50 ≈ 2e-22`` of the largest, cannot
-change a float32 sum, so the loss is unchanged; a gradient entry moves by at most
-``s e^-50`` times the upstream gradient. The bound keeps every exponential and gradient term
-out of the denormal range (many times slower on x86) that scaled logits otherwise reach."""
+"""Scaled logits more than ``EXPONENT_BOUND`` below their row maximum are raised to that
+bound before the softmax: their terms, under ``e^-50 ≈ 2e-22`` of the largest, cannot change
+a float32 sum, so the loss is unchanged (the true class's logit enters it unbounded), and a
+gradient entry moves by at most ``s e^-50`` times the upstream gradient. The bound keeps every
+exponential out of the range below ``e^-87``, where x86 arithmetic is many times slower
+(denormal results, and ``exp`` of large negative arguments) and which a scale such as
+LDAM's ``s = 30`` otherwise reaches on many terms."""
 
 
 def _changed_logits(
@@ -93,44 +96,42 @@ def _changed_logits(
     shift: torch.Tensor | None,
 ) -> torch.Tensor:
     """``s (z + b)`` with ``shift = -s Δ_y`` added at the true class ``index``; a fresh tensor."""
-    t = z * scale if offset is None else torch.add(offset * scale, z, alpha=scale)
+    if offset is not None:
+        t = torch.add(offset * scale, z, alpha=scale)
+    else:
+        t = z * scale if scale != 1.0 else z.clone()
     return t if shift is None else t.scatter_add_(1, index, shift)
 
 
-def _bound_(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``t`` less its row maximum and raised to ``-EXPONENT_BOUND`` except at the true class,
-    in place (no graph): the softmax is unchanged by the shift and, in float32, by the bound."""
-    t.sub_(t.amax(1, keepdim=True))
-    true = t.gather(1, index)
-    return t.clamp_(min=-EXPONENT_BOUND).scatter_(1, index, true)
+class _ScaledNLL(torch.autograd.Function):
+    """``-log softmax(t)_y`` per position of the changed logits ``t`` with ``s != 1``
+    (:func:`_changed_logits`), bounded by ``EXPONENT_BOUND`` below their row maximum.
 
-
-class _ChangedLogitsNLL(torch.autograd.Function):
-    """``-log softmax(s (z + b) - s Δ_y onehot(y))_y`` per position, of the bounded logits.
-
-    Plain operations would add a pass over the (N, C) logits for the change and one for its
-    gradient; here the gradient ``s (softmax - onehot(y)) g`` is written in one pass from the
-    saved log-probabilities. Under ``create_graph=True`` the backward recomputes them with
-    differentiable operations, so second derivatives are right too.
+    Its backward writes ``s (softmax(t) - onehot(y)) g`` in one pass from the saved
+    exponentials, where plain operations would add a pass for the scale's gradient.
+    Under ``create_graph=True`` it recomputes them, unbounded, with differentiable
+    operations, so second derivatives are right too.
     """
 
     @staticmethod
     def forward(ctx, z, index, scale, offset, shift):
-        log_p = torch.log_softmax(
-            _bound_(_changed_logits(z, index, scale, offset, shift), index), 1
-        )
-        ctx.save_for_backward(z, index, offset, shift, log_p)
+        t = _changed_logits(z, index, scale, offset, shift)
+        t.sub_(t.amax(1, keepdim=True))  # in place: the softmax ignores a shift per row
+        true = t.gather(1, index)
+        exp = t.clamp_(min=-EXPONENT_BOUND).exp()
+        total = exp.sum(1, keepdim=True)
+        ctx.save_for_backward(z, index, offset, shift, exp, total)
         ctx.scale = scale
-        return -log_p.gather(1, index).squeeze(1)
+        return (total.log() - true).squeeze(1)
 
     @staticmethod
     def backward(ctx, grad):
-        z, index, offset, shift, log_p = ctx.saved_tensors
-        if torch.is_grad_enabled():  # double backward: a graph from z (the bound changes nothing)
-            log_p = torch.log_softmax(_changed_logits(z, index, ctx.scale, offset, shift), 1)
-        minus_one = torch.full_like(index, -1, dtype=log_p.dtype)
-        grad_z = log_p.exp().scatter_add(1, index, minus_one) * (grad * ctx.scale).unsqueeze(1)
-        return grad_z, None, None, None, None
+        z, index, offset, shift, exp, total = ctx.saved_tensors
+        coef = (grad * ctx.scale).unsqueeze(1)
+        if torch.is_grad_enabled():  # double backward: a graph from z
+            p = torch.softmax(_changed_logits(z, index, ctx.scale, offset, shift), 1)
+            return (p * coef).scatter_add(1, index, -coef), None, None, None, None
+        return (exp * (coef / total)).scatter_add_(1, index, -coef), None, None, None, None
 
 
 def modulated_cross_entropy(
@@ -178,23 +179,24 @@ def modulated_cross_entropy(
     if w is not None:
         w = w.to(device=z.device, dtype=z.dtype)
     w_y = _position_weight(w, safe_target, keep, z.dtype)
-    changed = logit_offset is not None or margin is not None or scale != 1.0
-
-    if not changed and modulator is None and log_pt_loss is None:
-        # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
-        fused = "sum" if reduction == "mean" else reduction
-        loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
-        return loss if reduction != "mean" else loss / _weight_sum(w_y)
-
-    if changed:
+    scaled = scale != 1.0
+    if logit_offset is not None or margin is not None or scaled:
         index = safe_target.unsqueeze(1)
         offset = None if logit_offset is None else along_class_axis(logit_offset, z, "logit_offset")
         shift = None
         if margin is not None:
             minus_delta = along_class_axis(margin, z, "margin").flatten() * -scale
             shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
-        nll = _ChangedLogitsNLL.apply(z, index, scale, offset, shift)
-    else:
+        if scaled:
+            nll = _ScaledNLL.apply(z, index, scale, offset, shift)
+        else:
+            z = _changed_logits(z, index, scale, offset, shift)
+    if not scaled:
+        if modulator is None and log_pt_loss is None:
+            # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
+            fused = "sum" if reduction == "mean" else reduction
+            loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
+            return loss if reduction != "mean" else loss / _weight_sum(w_y)
         nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")
     if log_pt_loss is not None:
         nll = log_pt_loss(-nll)
