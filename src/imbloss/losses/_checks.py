@@ -109,8 +109,10 @@ def check_sigmoid_inputs(
             f"target must have the shape of logits {tuple(logits.shape)}; got {tuple(target.shape)}"
         )
     if target.numel() and _values_checked():
-        safe = target if ignore_index is None else torch.where(target != ignore_index, target, 0)
-        lo, hi = torch.stack(torch.aminmax(safe)).tolist()
+        lo, hi = torch.stack(torch.aminmax(target)).tolist()
+        if not (lo >= 0 and hi <= 1) and ignore_index is not None:  # a second pass
+            safe = torch.where(target != ignore_index, target, 0)
+            lo, hi = torch.stack(torch.aminmax(safe)).tolist()
         if not (lo >= 0 and hi <= 1):  # also false for NaN
             also = "" if ignore_index is None else f" or ignore_index={ignore_index}"
             raise ValueError(

@@ -60,22 +60,29 @@ def along_class_axis(
 
 
 def reduce_weighted(
-    per_position: torch.Tensor, class_weight: torch.Tensor | None, reduction: str
+    per_position: torch.Tensor,
+    class_weight: torch.Tensor | None,
+    reduction: str,
+    *,
+    count: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Reduce a loss that already carries its class weight and is zero where ignored.
 
     ``mean`` divides by ``class_weight.sum()`` (the class weights of the kept
-    positions; None means every position is kept with weight 1); a batch with nothing
-    kept gives 0, with a zero gradient, not NaN.
+    positions); with ``class_weight=None`` by ``count`` (the number of kept positions,
+    every position when None). A batch with nothing kept gives 0, with a zero gradient,
+    not NaN.
     """
     if reduction == "none":
         return per_position
     total = per_position.sum()
     if reduction == "sum":
         return total
-    if class_weight is None:
-        return total / max(per_position.numel(), 1)
-    return total / _weight_sum(class_weight)
+    if class_weight is not None:
+        return total / _weight_sum(class_weight)
+    if count is not None:
+        return total / torch.where(count > 0, count, 1).to(total.dtype)
+    return total / max(per_position.numel(), 1)
 
 
 EXPONENT_BOUND = 50.0
