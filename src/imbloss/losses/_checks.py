@@ -125,19 +125,25 @@ def check_class_indices(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Check that every kept target is a class index in [0, num_classes).
 
-    Returns ``(safe_target, keep)``: the target with ignored positions replaced by 0, and
-    the mask of kept positions; both are computed without a data-dependent branch. The
-    check itself is one min/max of ``safe_target`` (one wait for the device).
+    Returns ``(safe_target, keep)``: the target with ignored positions replaced by a class
+    index, and the mask of kept positions. The check is one min/max of the target (one wait
+    for the device), and a second of the masked target when the first finds values outside
+    the classes (``ignore_index`` among them); while compiling there is no check and the
+    masking is branch-free.
     """
     keep = target != ignore_index
+    if not (target.numel() and _values_checked()):
+        return torch.where(keep, target, 0), keep
+    lo, hi = torch.stack(torch.aminmax(target)).tolist()
+    if 0 <= lo and hi < num_classes:
+        return target, keep
     safe_target = torch.where(keep, target, 0)
-    if target.numel() and _values_checked():
-        lo, hi = torch.stack(torch.aminmax(safe_target)).tolist()
-        if lo < 0 or hi >= num_classes:
-            raise ValueError(
-                f"target contains class index {lo if lo < 0 else hi}; expected values in "
-                f"[0, {num_classes - 1}] or ignore_index={ignore_index}"
-            )
+    lo, hi = torch.stack(torch.aminmax(safe_target)).tolist()
+    if lo < 0 or hi >= num_classes:
+        raise ValueError(
+            f"target contains class index {lo if lo < 0 else hi}; expected values in "
+            f"[0, {num_classes - 1}] or ignore_index={ignore_index}"
+        )
     return safe_target, keep
 
 

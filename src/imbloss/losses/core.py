@@ -69,9 +69,10 @@ def reduce_weighted(
     """Reduce a loss that already carries its class weight and is zero where ignored.
 
     ``mean`` divides by ``class_weight.sum()`` (the class weights of the kept
-    positions); with ``class_weight=None`` by ``count`` (the number of kept positions,
-    every position when None). A batch with nothing kept gives 0, with a zero gradient,
-    not NaN.
+    positions); with ``class_weight=None`` by the number of kept positions, ``count``
+    (a number or the boolean mask of the kept positions; every position when None). A
+    batch with nothing kept gives 0, with a zero gradient, not NaN. ``per_position`` may
+    be a sum already when ``reduction="mean"``.
     """
     if reduction == "none":
         return per_position
@@ -80,9 +81,11 @@ def reduce_weighted(
         return total
     if class_weight is not None:
         return total / _weight_sum(class_weight)
-    if count is not None:
-        return total / torch.where(count > 0, count, 1).to(total.dtype)
-    return total / max(per_position.numel(), 1)
+    if count is None:
+        return total / max(per_position.numel(), 1)
+    if count.dtype == torch.bool:
+        count = count.sum()
+    return total / torch.where(count > 0, count, 1).to(total.dtype)
 
 
 EXPONENT_BOUND = 50.0
@@ -185,7 +188,7 @@ def modulated_cross_entropy(
     z = compute_dtype_logits(logits)
     if w is not None:
         w = w.to(device=z.device, dtype=z.dtype)
-    w_y = _position_weight(w, safe_target, keep, z.dtype)
+    w_y = None if w is None else _position_weight(w, safe_target, keep)
     scaled = scale != 1.0
     if logit_offset is not None or margin is not None or scaled:
         index = safe_target.unsqueeze(1)
@@ -195,7 +198,7 @@ def modulated_cross_entropy(
             minus_delta = along_class_axis(margin, z, "margin").flatten() * -scale
             shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
         if scaled:
-            nll = _ScaledNLL.apply(z, index, scale, offset, shift)
+            nll = torch.where(keep, _ScaledNLL.apply(z, index, scale, offset, shift), 0.0)
         else:
             z = _changed_logits(z, index, scale, offset, shift)
     if not scaled:
@@ -203,23 +206,21 @@ def modulated_cross_entropy(
             # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
             fused = "sum" if reduction == "mean" else reduction
             loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
-            return loss if reduction != "mean" else loss / _weight_sum(w_y)
-        nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")
+            return loss if reduction != "mean" else reduce_weighted(loss, w_y, "mean", count=keep)
+        nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")  # 0: ignored
     if log_pt_loss is not None:
         nll = log_pt_loss(-nll)
     elif modulator is not None:
         p_t = torch.exp(-nll.detach() if detach_modulator else -nll)
         m = modulator(p_t)
         nll = nll * (m.detach() if detach_modulator else m)
-    return reduce_weighted(nll * w_y, w_y, reduction)
+    return reduce_weighted(nll if w_y is None else nll * w_y, w_y, reduction, count=keep)
 
 
 def _position_weight(
-    w: torch.Tensor | None, safe_target: torch.Tensor, keep: torch.Tensor, dtype
+    w: torch.Tensor, safe_target: torch.Tensor, keep: torch.Tensor
 ) -> torch.Tensor:
-    """``w_y`` per position, 0 where ignored (1 where kept without a weight)."""
-    if w is None:
-        return keep.to(dtype)
+    """``w_y`` per position, 0 where ignored."""
     w_y = w.index_select(0, safe_target.flatten()).view_as(safe_target)
     return torch.where(keep, w_y, 0.0)
 

@@ -47,26 +47,31 @@ class _FocalNLL(torch.autograd.Function):
         d/dℓ [-u^γ ℓ] = -u^γ (1 - γ p r)          (gradient through the factor)
         d/dℓ [-u^γ ℓ] = -u^γ                      (factor held constant)
 
-    The backward is built from differentiable operations on the saved ``ℓ``, so under
-    ``create_graph=True`` second derivatives are right too (away from ``p_t = 1``).
+    Where ``u`` is 0 (``p_t`` rounds to 1) ``u^γ`` is 0 for γ > 0 and the ``γ p r`` term
+    vanishes for γ = 0, so ``r`` may take any finite value there. Under
+    ``create_graph=True`` the backward recomputes ``u`` from the saved ``ℓ`` with
+    differentiable operations, so second derivatives are right too (away from ``p_t = 1``).
     """
 
     @staticmethod
     def forward(ctx, log_pt: torch.Tensor, gamma: float, detach: bool) -> torch.Tensor:
-        ctx.save_for_backward(log_pt)
+        u = torch.expm1(log_pt).neg_()
+        factor = u.pow(gamma)
+        ctx.save_for_backward(log_pt, u, factor)
         ctx.gamma, ctx.detach = gamma, detach
-        return torch.expm1(log_pt).neg_().pow_(gamma).mul_(log_pt).neg_()
+        return factor * log_pt.neg()
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        (log_pt,) = ctx.saved_tensors
-        u = -torch.expm1(log_pt)
-        factor = u.pow(ctx.gamma)
+        log_pt, u, factor = ctx.saved_tensors
+        if torch.is_grad_enabled():  # double backward: a graph from ℓ
+            u = -torch.expm1(log_pt)
+            factor = u.pow(ctx.gamma)
         if ctx.detach:
             return -grad * factor, None, None
-        positive = u > 0
-        ratio = torch.where(positive, log_pt / torch.where(positive, u, 1.0), -1.0)
-        return -grad * factor * (1 - ctx.gamma * torch.exp(log_pt) * ratio), None, None
+        ratio = log_pt / u.clamp(min=torch.finfo(u.dtype).tiny)
+        # p = 1 - u is exact where the term matters (p near 1); near p = 0 it vanishes
+        return -grad * factor * (1 - ctx.gamma * (1 - u) * ratio), None, None
 
 
 def focal_loss(
