@@ -181,12 +181,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per pair")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled column")
+    parser.add_argument("--only", default="", help="rows whose name contains this")
     parser.add_argument("--json", type=Path, help="also write the table here as JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     rows = []
     for name, shape, ours, theirs, (logits, target), target_ratio in comparisons():
+        if args.only not in name:
+            continue
         row = {"name": name, "shape": shape, "target": target_ratio}
         row["eager"] = ratio(ours, theirs, logits, target, args.repeats, args.warmup)
         if not args.no_compile:

@@ -6,8 +6,8 @@ Each loss is softmax cross-entropy changed in at most three places::
 
 * ``w_y``: a fixed weight per class (``weight``);
 * ``m(p_t)``: an example modulator computed from the true-class probability
-  ``p_t`` (``modulator``), with or without gradient through it; a loss whose
-  gradient needs its own closed form gives ``log_pt_loss`` instead;
+  ``p_t`` (``modulator``), with or without gradient through it; a loss better
+  written in ``log p_t`` (focal, exact as ``p_t -> 1``) gives ``log_pt_loss`` instead;
 * ``b``, ``Δ``, ``s``: a per-class logit offset, a per-class margin on the true
   class and a scale (``logit_offset``, ``margin``, ``scale``).
 
@@ -169,7 +169,7 @@ def modulated_cross_entropy(
         detach_modulator: if True, no gradient flows through ``m``.
         log_pt_loss: function of ``log p_t`` giving the whole unweighted
             per-position loss ``-m(p_t) log p_t``; used instead of ``modulator``
-            by a loss that supplies its own gradient (focal at ``p_t -> 1``).
+            by a loss better written in ``log p_t`` (focal at ``p_t -> 1``).
         logit_offset: per-class ``b`` added to every logit (length C).
         margin: per-class ``Δ`` subtracted from the true-class logit (length C).
         scale: ``s`` multiplying the changed logits.

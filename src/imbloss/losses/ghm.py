@@ -28,9 +28,11 @@ Two forms:
   mean divides by the number of kept elements (by the sum of ``w_c`` over them when
   ``weight`` is given). With ``weight=None`` this gives the numbers of mmdetection's
   ``GHMC`` (``mmdet/models/losses/ghm_loss.py``) for the same ``bins`` and
-  ``momentum``; its ``label_weight`` mask is expressed here by putting
-  ``ignore_index`` in the target. mmdet's integer-label input (expanded to one-hot)
-  is not taken: pass the one-hot targets.
+  ``momentum`` (in evaluation mode too with ``always_update=True``); its
+  ``label_weight`` mask is expressed here by putting ``ignore_index`` in the target.
+  Its gradient ``w_c beta (sigmoid(z) - y)`` reuses the residual the bins were computed
+  from (one custom function, :class:`_WeightedBCE`). mmdet's integer-label input
+  (expanded to one-hot) is not taken: pass the one-hot targets.
 
 Moving average (``momentum > 0``), as in mmdetection: a bin's average is updated only
 in a batch where the bin is non-empty, ``acc_b <- momentum * acc_b + (1 - momentum) * R_b``,
