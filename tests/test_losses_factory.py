@@ -32,7 +32,7 @@ def batch(seed=0):
 
 def test_losses_lists_the_issue_names():
     assert LOSSES == (
-        "ce", "weighted_ce", "cb_ce", "focal", "cb_focal", "gw", "gw_seed", "ghm",
+        "ce", "weighted_ce", "cb_ce", "focal", "cb_focal", "gw", "gw_blog", "ghm",
         "logit_adjusted", "balanced_softmax", "ldam",
     )  # fmt: skip
 
@@ -52,7 +52,7 @@ def test_every_name_builds_a_callable_module_that_accepts_class_counts(name):
 def test_every_module_moves_with_to(name):
     """.to(dtype) converts every floating tensor the loss holds (they are buffers), and the
     moved module still computes."""
-    takes_weight = name in ("ce", "focal", "gw", "gw_seed", "ghm", "logit_adjusted", "ldam")
+    takes_weight = name in ("ce", "focal", "gw", "gw_blog", "ghm", "logit_adjusted", "ldam")
     extra = {"weight": [1.0, 2.0, 3.0, 4.0]} if takes_weight else {}
     loss = build_loss(name, class_counts=COUNTS, **extra)
     floats = [b for b in loss.buffers() if b.is_floating_point()]
@@ -83,7 +83,7 @@ def test_unknown_name_lists_the_valid_names():
 @pytest.mark.parametrize(
     "name, bad",
     [("ce", "gamma"), ("focal", "tau"), ("balanced_softmax", "tau"), ("weighted_ce", "weight"),
-     ("gw_seed", "seed_bug"), ("ldam", "s"), ("cb_focal", "weight")],
+     ("gw_blog", "blog_code"), ("gw_blog", "seed_bug"), ("ldam", "s"), ("cb_focal", "weight")],
 )  # fmt: skip
 def test_unknown_keyword_lists_the_valid_ones(name, bad):
     """A keyword the name does not take (or fixes itself) is refused, listing the valid ones."""
@@ -116,7 +116,7 @@ def _ce(logits, target, weight=None):
             lambda z, y: focal_loss(z, y, 0.5, class_balanced_weights(COUNTS, 0.9).double()),
         ),
         ("gw", {"slope": 0.2}, lambda z, y: gw_loss(z, y, slope=0.2)),
-        ("gw_seed", {}, lambda z, y: gw_loss(z, y, seed_bug=True)),
+        ("gw_blog", {}, lambda z, y: gw_loss(z, y, blog_code=True)),
         ("logit_adjusted", {"tau": 0.5}, lambda z, y: logit_adjusted_loss(z, y, COUNTS, 0.5)),
         ("balanced_softmax", {}, lambda z, y: _ce(z + COUNTS.double().log(), y)),
         ("ldam", {"scale": 10.0}, lambda z, y: ldam_loss(z, y, COUNTS, 0.5, 10.0)),
@@ -124,7 +124,7 @@ def _ce(logits, target, weight=None):
 )
 def test_each_name_is_the_loss_it_names(name, kwargs, reference):
     """weighted_ce = CE with 1/n weights, cb_* = class-balanced weights (beta), balanced_softmax
-    = CE(z + log n), gw_seed = GW with the blog code's weight; options pass through."""
+    = CE(z + log n), gw_blog = GW with the blog code's weight; options pass through."""
     logits, target = batch()
     got = build_loss(name, class_counts=COUNTS, **kwargs)(logits, target)
     torch.testing.assert_close(got, reference(logits, target))
@@ -134,8 +134,23 @@ def test_factory_passes_options_to_the_module():
     loss = build_loss("focal", gamma=0.0, detach_modulator=True, reduction="sum")
     assert isinstance(loss, FocalLoss)
     assert (loss.gamma, loss.detach_modulator, loss.reduction) == (0.0, True, "sum")
-    gw = build_loss("gw_seed", std=0.5)
-    assert isinstance(gw, GWLoss) and gw.seed_bug and gw.std == 0.5
+    gw = build_loss("gw_blog", std=0.5)
+    assert isinstance(gw, GWLoss) and gw.blog_code and gw.std == 0.5
+
+
+def test_the_old_blog_code_names_still_work_with_a_deprecation_warning():
+    """gw_seed / seed_bug= (one release): the same loss as gw_blog / blog_code=, and a
+    DeprecationWarning that names the new name."""
+    logits, target = batch()
+    with pytest.warns(DeprecationWarning, match="'gw_seed' is deprecated.*'gw_blog'"):
+        old = build_loss("gw_seed", std=0.5)
+    torch.testing.assert_close(old(logits, target), build_loss("gw_blog", std=0.5)(logits, target))
+    with pytest.warns(DeprecationWarning, match="seed_bug= is deprecated.*blog_code="):
+        old = build_loss("gw", seed_bug=True)
+    assert old.blog_code
+    with pytest.warns(DeprecationWarning, match="seed_bug="):
+        value = gw_loss(logits, target, seed_bug=True)
+    torch.testing.assert_close(value, gw_loss(logits, target, blog_code=True))
 
 
 def test_assigning_a_new_weight_changes_the_loss():

@@ -11,6 +11,7 @@ from imbloss.losses import (
     focal_loss,
     gw_loss,
     ldam_loss,
+    ldam_margins,
     logit_adjusted_loss,
     sigmoid_focal_loss,
     weighted_cross_entropy,
@@ -27,12 +28,13 @@ SOFTMAX = {
     "focal detached": lambda z, y, **k: focal_loss(z, y, 2.0, WEIGHT, detach_modulator=True, **k),
     "gw detached": lambda z, y, **k: gw_loss(z, y, weight=WEIGHT, **k),
     "gw flowing": lambda z, y, **k: gw_loss(z, y, weight=WEIGHT, detach_modulator=False, **k),
-    "gw_seed": lambda z, y, **k: gw_loss(z, y, weight=WEIGHT, seed_bug=True, **k),
-    "gw_seed flowing": lambda z, y, **k: gw_loss(
-        z, y, weight=WEIGHT, seed_bug=True, detach_modulator=False, **k
+    "gw_blog": lambda z, y, **k: gw_loss(z, y, weight=WEIGHT, blog_code=True, **k),
+    "gw_blog flowing": lambda z, y, **k: gw_loss(
+        z, y, weight=WEIGHT, blog_code=True, detach_modulator=False, **k
     ),
     "logit_adjusted": lambda z, y, **k: logit_adjusted_loss(z, y, COUNTS, 1.0, WEIGHT, **k),
     "ldam": lambda z, y, **k: ldam_loss(z, y, COUNTS, 0.5, 3.0, WEIGHT, **k),
+    "ldam scale=30": lambda z, y, **k: ldam_loss(z, y, COUNTS, 0.5, 30.0, WEIGHT, **k),
 }
 
 
@@ -54,7 +56,7 @@ def true_class(logits, target):
 
 # a detached modulator's gradient is not the derivative of the loss, so finite differences
 # cannot check it; test_detached_modulator_gradient_is_w_m_times_p_minus_onehot pins it
-DIFFERENTIABLE = [n for n in SOFTMAX if "detached" not in n and n != "gw_seed"]
+DIFFERENTIABLE = [n for n in SOFTMAX if "detached" not in n and n != "gw_blog"]
 
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE)
@@ -69,17 +71,48 @@ def test_gradcheck_float64(name, reduction, spatial):
     )
 
 
-@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
-@pytest.mark.parametrize("alpha", [0.25, -1.0])
-def test_gradcheck_sigmoid_focal(gamma, alpha):
-    """Sigmoid focal loss: autograd gradient equals finite differences (float64)."""
+def sigmoid_batch(soft: bool):
     g = torch.Generator().manual_seed(1)
     logits = (2 * torch.randn(5, 3, generator=g, dtype=torch.float64)).requires_grad_()
-    target = torch.rand(5, 3, generator=g, dtype=torch.float64).round()
-    target[0, 0] = 0.3  # a soft label
-    assert torch.autograd.gradcheck(
-        lambda z: sigmoid_focal_loss(z, target, gamma, alpha, "none"), (logits,)
-    )
+    target = torch.rand(5, 3, generator=g, dtype=torch.float64)
+    return logits, target if soft else target.round()
+
+
+SIGMOID_OPTIONS = {
+    "plain": {},
+    "weight, pos_weight": {"weight": [0.5, 2.0, 1.0], "pos_weight": [3.0, 0.5, 1.0]},
+    "ignore_index": {"ignore_index": -1.0},
+}
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize("alpha", [0.25, -1.0])
+@pytest.mark.parametrize("soft", [False, True])
+@pytest.mark.parametrize("options", list(SIGMOID_OPTIONS))
+def test_sigmoid_focal_first_and_second_derivatives(gamma, alpha, soft, options):
+    """Sigmoid focal loss: the closed-form gradient and the double backward both equal finite
+    differences (float64), for hard 0/1 and soft targets, with weights and ignored elements."""
+    logits, target = sigmoid_batch(soft)
+    if options == "ignore_index":
+        target[0, 1] = -1.0
+    kw = SIGMOID_OPTIONS[options]
+
+    def loss(z):
+        return sigmoid_focal_loss(z, target, alpha, gamma, "mean", **kw)
+
+    assert torch.autograd.gradcheck(loss, (logits,))
+    assert torch.autograd.gradgradcheck(loss, (logits,))
+
+
+def test_sigmoid_focal_second_derivative_is_finite_for_hard_targets():
+    """The case of the issue: double backward with 0/1 targets was NaN (log 0 in the old
+    formula); it is finite and equals finite differences."""
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+    (grad,) = torch.autograd.grad(sigmoid_focal_loss(x, t).sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad(grad.sum(), x)
+    assert torch.isfinite(second).all()
+    assert torch.autograd.gradgradcheck(lambda z: sigmoid_focal_loss(z, t), (x,))
 
 
 def test_detached_modulator_gradient_is_w_m_times_p_minus_onehot():
@@ -189,7 +222,7 @@ def test_sigmoid_focal_huge_logits_finite(gamma):
     """Sigmoid focal on logits of ±1e4 with 0/1 targets: finite loss and gradient, any γ."""
     logits = torch.tensor([[1e4, -1e4], [-1e4, 1e4]], requires_grad=True)
     target = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
-    loss = sigmoid_focal_loss(logits, target, gamma, 0.25, "sum")
+    loss = sigmoid_focal_loss(logits, target, 0.25, gamma, "sum")
     (grad,) = torch.autograd.grad(loss, logits)
     assert torch.isfinite(loss) and torch.isfinite(grad).all()
 
@@ -217,22 +250,33 @@ def test_ignored_positions_get_zero_gradient():
         assert grad[0].abs().sum() > 0
 
 
-@pytest.mark.parametrize(
-    "name", ["weighted_ce", "focal flowing", "focal gamma=0.5 flowing", "gw flowing"]
-)
-def test_second_derivatives_match_finite_differences(name):
-    """gradgradcheck (float64): double backward, e.g. for a gradient penalty, is exact,
-    including through focal's closed-form gradient."""
-    logits, target = batch()
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+@pytest.mark.parametrize("spatial", [(), (2,)])
+def test_second_derivatives_match_finite_differences(name, spatial):
+    """gradgradcheck (float64): double backward, e.g. for a gradient penalty, is exact for
+    every loss, including through focal's closed-form gradient and the custom function of
+    the logit changes (LDAM, logit adjustment)."""
+    logits, target = batch(spatial=spatial)
     assert torch.autograd.gradgradcheck(
-        lambda z: SOFTMAX[name](z, target, reduction="sum"), (logits,)
+        lambda z: SOFTMAX[name](z, target, reduction="mean"), (logits,)
     )
 
 
-def test_scaled_logits_refuse_double_backward():
-    """LDAM (scale s != 1) applies s to the per-position gradient instead of the (N, C) one,
-    which is exact to first order only; a double backward raises instead of being wrong."""
-    logits, target = batch()
-    (grad,) = torch.autograd.grad(SOFTMAX["ldam"](logits, target), logits, create_graph=True)
-    with pytest.raises(RuntimeError, match="differentiate twice"):
-        grad.sum().backward()
+def test_exponent_bound_changes_no_float32_loss_and_no_gradient_beyond_rounding():
+    """LDAM at s = 30 on wide logits: many softmax terms lie below e^-50 of the row maximum,
+    where the loss bounds them. Against F.cross_entropy of the same changed logits, unbounded,
+    in float32, the loss agrees to float32 rounding, and every gradient entry to float32
+    rounding of the largest entry of its row plus s e^-50 (a bounded term's probability)."""
+    g = torch.Generator().manual_seed(5)
+    z = (4 * torch.randn(64, C, generator=g)).requires_grad_()
+    y = torch.randint(0, C, (64,), generator=g)
+    shift = -30.0 * ldam_margins(COUNTS, 0.5)[y][:, None]
+    changed = (30.0 * z).scatter_add(1, y[:, None], shift)
+    assert ((changed - changed.amax(1, keepdim=True)) < -50).any()  # the bound is active
+    ref = F.cross_entropy(changed, y, reduction="none")
+    ours = ldam_loss(z, y, COUNTS, 0.5, 30.0, reduction="none")
+    torch.testing.assert_close(ours, ref, rtol=1e-6, atol=1e-6)
+    (g_ours,) = torch.autograd.grad(ours.sum(), z)
+    (g_ref,) = torch.autograd.grad(ref.sum(), z)
+    row_scale = g_ref.abs().amax(1, keepdim=True)
+    assert ((g_ours - g_ref).abs() <= 1e-6 * row_scale + 30.0 * math.exp(-50.0)).all()

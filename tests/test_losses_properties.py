@@ -28,7 +28,7 @@ def problems(draw):
     kwargs = {"class_counts": counts}
     if name == "ghm":
         kwargs["momentum"] = 0.0  # each call's weights depend on that batch alone
-    if name in ("ce", "focal", "gw", "gw_seed", "ghm", "logit_adjusted", "ldam") and draw(
+    if name in ("ce", "focal", "gw", "gw_blog", "ghm", "logit_adjusted", "ldam") and draw(
         st.booleans()
     ):
         kwargs["weight"] = torch.rand(c, generator=g, dtype=torch.float64) + 0.1

@@ -117,7 +117,7 @@ def test_focal_is_lin_et_al_formula():
         torch.testing.assert_close(got, expected)
 
 
-def test_gw_is_the_blog_formula_and_gw_seed_its_code():
+def test_gw_is_the_blog_formula_and_gw_blog_its_code():
     """GW = -w_y (exp(-(p_t-μ)²/(2σ²)) - slope p_t) log p_t; the blog's code, whose gaussian()
     overwrites p_t in place, computes -(1 - slope) exp(-(p_t-μ)²/(2σ²)) log p_t instead."""
     logits, target = batch(ignore=False)
@@ -129,19 +129,19 @@ def test_gw_is_the_blog_formula_and_gw_seed_its_code():
         gw_loss(logits, target, reduction="none"), -(bell - 0.1 * p) * log_pt
     )
     torch.testing.assert_close(
-        gw_loss(logits, target, seed_bug=True, reduction="none"), -(0.9 * bell) * log_pt
+        gw_loss(logits, target, blog_code=True, reduction="none"), -(0.9 * bell) * log_pt
     )
 
 
-def test_gw_seed_weight_is_the_blogs_in_place_overwrite():
+def test_gw_blog_weight_is_the_blogs_in_place_overwrite():
     """Replaying the blog code's in-place overwrite (x[i] = g(x[i]) then g - 0.1 x) gives
-    gw_weight(seed_bug=True) = 0.9 g(p)."""
+    gw_weight(blog_code=True) = 0.9 g(p)."""
     p = torch.linspace(0, 1, 11, dtype=torch.float64)
     overwritten = p.clone()
     for i, v in enumerate(p.tolist()):
         overwritten[i] = math.exp(-((v - 0.5) ** 2) / (2.0 * (0.1 * math.e) ** 2))
     blog = overwritten - 0.1 * overwritten
-    torch.testing.assert_close(gw_weight(p, seed_bug=True), blog)
+    torch.testing.assert_close(gw_weight(p, blog_code=True), blog)
     assert not torch.allclose(gw_weight(p), blog)
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import copy
 import inspect
 from dataclasses import asdict, dataclass, field, fields
-from numbers import Integral, Real
 
-import numpy as np
 import torch
 
 from imbloss.data import DATASETS, SAMPLERS, prepare_digits, prepare_names
 from imbloss.losses import LOSSES, build_loss
+from imbloss.losses._checks import check_choice as _check_choice
+from imbloss.losses._checks import check_int as _check_int
+from imbloss.losses._checks import check_real as _check_real
 from imbloss.runs import run_id
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -171,27 +172,6 @@ class TrainConfig:
 def _is_cuda_index(device: str) -> bool:
     prefix, _, index = device.partition(":")
     return prefix == "cuda" and index.isdigit()
-
-
-def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not valid; expected one of {choices}")
-
-
-def _check_int(name: str, value, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-
-
-def _check_real(
-    name: str, value, *, low: float, high: float = float("inf"), low_open=False, high_open=False
-) -> None:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low)
-    ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a number in {interval}; got {value!r}")
 
 
 def resolve_device(name: str = "auto") -> torch.device:

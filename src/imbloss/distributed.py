@@ -9,8 +9,8 @@ synchronised, and why:
 * gradients: ``DistributedDataParallel`` averages them over the ranks after each
   backward, so every rank takes the same optimiser step;
 * the loss's normaliser: a loss with ``reduction="mean"`` divides by ``Σ w_y`` of
-  its batch; a rank only sees its shard, so :class:`GlobalBatchMean` sums the loss
-  and divides by ``Σ w_y`` of the *global* batch (one all-reduce per step), times
+  its batch; a rank only sees its shard, so :class:`GlobalBatchMean` turns the loss
+  back into its sum and divides by ``Σ w_y`` of the *global* batch (one all-reduce per step), times
   ``N`` to undo DDP's averaging: the summed gradient is then that of the
   single-process loss on the global batch, whatever the shard sizes;
 * the data statistics of the losses: GHM-C all-reduces its bin counts itself
@@ -131,15 +131,19 @@ def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
 class GlobalBatchMean(nn.Module):
     """A ``reduction="mean"`` loss made exact over the shards of a global batch.
 
-    It takes over ``loss_fn`` (switching it to ``reduction="sum"``) and returns, per rank,
+    The loss's own mean on a shard is ``sum_r / W_r``, with ``W_r = Σ w_y`` over the
+    shard's kept (not ignored) positions: ``w_y = loss_fn.weight[y]``, 1 without a weight,
+    0 where ``y == loss_fn.ignore_index`` (for a sigmoid loss, whose target has the logits'
+    shape, ``w_c`` along dim 1 per kept element). Per rank it returns
 
-    * the loss to back-propagate, ``sum_r * N / Σ_global w_y``: DDP divides the summed
-      gradients by ``N``, which leaves the gradient of ``Σ_r sum_r / Σ_global w_y``,
-      the single-process mean over the global batch;
+    * the loss to back-propagate, ``sum_r * N / Σ_r W_r``: DDP divides the summed
+      gradients by ``N``, which leaves the gradient of ``Σ_r sum_r / Σ_r W_r``, the
+      single-process mean over the global batch;
     * the global batch's mean loss (detached), for reporting.
 
-    ``w_y`` is ``loss_fn.weight[y]`` (1 without a weight), the normaliser of every
-    softmax loss of :mod:`imbloss.losses`. One all-reduce of two numbers per call.
+    ``loss_fn`` is called as it is (its ``reduction`` stays ``"mean"``; its state, e.g.
+    GHM-C's statistics, is its own): ``sum_r`` is its mean times ``W_r``. One all-reduce of
+    two numbers per call; in one process both outputs are the loss's own mean.
     """
 
     def __init__(self, loss_fn: nn.Module) -> None:
@@ -149,22 +153,35 @@ class GlobalBatchMean(nn.Module):
                 f"GlobalBatchMean needs a loss with reduction='mean'; got "
                 f"{type(loss_fn).__name__} with reduction={getattr(loss_fn, 'reduction', None)!r}"
             )
-        loss_fn.reduction = "sum"
         self.loss_fn = loss_fn
 
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        total = self.loss_fn(logits, target)
-        weight = self.loss_fn.weight
-        local_w = (
-            weight.to(torch.float64)[target].sum()
-            if weight is not None
-            else torch.tensor(float(len(target)), dtype=torch.float64, device=total.device)
-        )
+        mean = self.loss_fn(logits, target)
+        local_w = self.weight_sum(logits, target)
+        total = mean * local_w.to(mean.dtype)
         sums = all_reduce_sum_(torch.stack([local_w, total.detach().to(torch.float64)]))
-        loss = total * (world_size() / sums[0]).to(total.dtype)
-        return loss, (sums[1] / sums[0]).to(total.dtype)
+        global_w = torch.where(sums[0] > 0, sums[0], 1.0)  # 0: nothing kept, the loss is 0
+        loss = total * (world_size() / global_w).to(total.dtype)
+        return loss, (sums[1] / global_w).to(total.dtype)
+
+    def weight_sum(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``W = Σ w_y`` over the kept positions of this batch (float64), the normaliser of
+        the loss's mean."""
+        ignore_index = getattr(self.loss_fn, "ignore_index", None)
+        keep = torch.ones_like(target, dtype=torch.bool)
+        if ignore_index is not None:
+            keep = target != ignore_index
+        weight = getattr(self.loss_fn, "weight", None)
+        if weight is None:
+            return keep.sum(dtype=torch.float64)
+        weight = weight.to(device=target.device, dtype=torch.float64)
+        if target.shape == logits.shape:  # sigmoid form: a weight per class along dim 1
+            w = weight.view(-1, *([1] * (logits.dim() - 2))).expand(target.shape)
+        else:
+            w = weight[torch.where(keep, target, 0).long()]
+        return torch.where(keep, w, 0.0).sum()
 
 
 def _env_int(name: str, default: int) -> int:

@@ -1,34 +1,67 @@
-"""Argument validation shared by every loss: errors name the bad value and what was expected."""
+"""The one family of argument checks of the package: errors name the bad value and what was
+expected.
+
+Checks of tensor *values* (a class index out of range, a negative weight) wait for the
+device; they are skipped while ``torch.compile`` traces a function
+(:func:`torch.compiler.is_compiling`), so that a compiled loss neither syncs nor breaks its
+graph. Checks of metadata (dtype, shape) and of Python numbers always run.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import torch
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def check_choice(name: str, value, choices: tuple) -> None:
+    """``value`` must be one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid; expected one of {choices}")
+
+
 def check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction={reduction!r} is not valid; expected one of {REDUCTIONS}")
+    check_choice("reduction", reduction, REDUCTIONS)
+
+
+def check_int(name: str, value, *, minimum: int) -> None:
+    """``value`` must be an integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+
+
+def check_real(
+    name: str,
+    value,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """``value`` must be a real number (not a bool, not NaN) in the interval from ``low`` to
+    ``high``, each end closed unless ``*_open``; an infinite value passes only where the
+    interval is closed at that infinity (``std`` in ``(0, inf]``)."""
+    ok = isinstance(value, Real) and not isinstance(value, bool) and not math.isnan(value)
+    ok = ok and (value > low if low_open else value >= low)
+    ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a number in {interval}; got {value!r}")
+
+
+def _values_checked() -> bool:
+    """Whether checks that read tensor values run: not while torch.compile traces."""
+    return not torch.compiler.is_compiling()
 
 
 def check_softmax_shapes(logits: torch.Tensor, target: torch.Tensor) -> None:
-    """Check float ``logits`` (N, C, d1, ...) against integer ``target`` (N, d1, ...).
-
-    Reads only metadata, so it never waits for the device.
-    """
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(
-            "logits must be a floating-point tensor of shape (N, C) or (N, C, d1, ...); "
-            f"got {type(logits).__name__}"
-            + (f" of dtype {logits.dtype}" if isinstance(logits, torch.Tensor) else "")
-        )
-    if logits.dim() < 2:
-        raise ValueError(
-            f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
-        )
+    """Check float ``logits`` (N, C, d1, ...) against integer ``target`` (N, d1, ...)."""
+    check_logits(logits, min_dim=2)
     if (
         not isinstance(target, torch.Tensor)
         or target.is_floating_point()
@@ -48,23 +81,62 @@ def check_softmax_shapes(logits: torch.Tensor, target: torch.Tensor) -> None:
         )
 
 
+def check_logits(logits: torch.Tensor, *, min_dim: int) -> None:
+    """``logits`` must be a floating-point tensor of at least ``min_dim`` dimensions."""
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        got = f"dtype {logits.dtype}" if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must be a floating-point tensor; got {got}")
+    if logits.dim() < min_dim:
+        raise ValueError(
+            f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
+        )
+
+
+def check_sigmoid_inputs(
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: float | None, *, min_dim: int
+) -> None:
+    """Float ``logits`` and a float ``target`` of the same shape whose values are
+    probabilities in [0, 1] or ``ignore_index``."""
+    check_logits(logits, min_dim=min_dim)
+    if not isinstance(target, torch.Tensor) or not target.is_floating_point():
+        dtype = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
+        raise ValueError(
+            f"target must be a floating-point tensor of 0/1 labels or probabilities; got {dtype} "
+            "(for integer class indices use the softmax losses)"
+        )
+    if target.shape != logits.shape:
+        raise ValueError(
+            f"target must have the shape of logits {tuple(logits.shape)}; got {tuple(target.shape)}"
+        )
+    if target.numel() and _values_checked():
+        lo, hi = torch.stack(torch.aminmax(target)).tolist()
+        if not (lo >= 0 and hi <= 1) and ignore_index is not None:  # a second pass
+            safe = torch.where(target != ignore_index, target, 0)
+            lo, hi = torch.stack(torch.aminmax(safe)).tolist()
+        if not (lo >= 0 and hi <= 1):  # also false for NaN
+            also = "" if ignore_index is None else f" or ignore_index={ignore_index}"
+            raise ValueError(
+                f"target contains {hi if lo >= 0 else lo}; expected values in [0, 1]{also}"
+            )
+
+
 def check_class_indices(
     target: torch.Tensor, num_classes: int, ignore_index: int
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Check that every kept target is a class index in [0, num_classes).
 
-    Returns ``(safe_target, keep)``: the target with ignored positions replaced
-    by 0, and the mask of kept positions, or None when every position is kept.
-    One min/max pass (one wait for the device) decides the usual case; a batch
-    with ignored positions takes a second pass.
+    Returns ``(safe_target, keep)``: the target with ignored positions replaced by a class
+    index, and the mask of kept positions. The check is one min/max of the target (one wait
+    for the device), and a second of the masked target when the first finds values outside
+    the classes (``ignore_index`` among them); while compiling there is no check and the
+    masking is branch-free.
     """
-    if target.numel() == 0:
-        return target, None
-    lo, hi = torch.stack(torch.aminmax(target)).tolist()
-    ignore_is_class = 0 <= ignore_index < num_classes
-    if 0 <= lo and hi < num_classes:
-        return target, (target != ignore_index) if ignore_is_class else None
     keep = target != ignore_index
+    if not (target.numel() and _values_checked()):
+        return torch.where(keep, target, 0), keep
+    lo, hi = torch.stack(torch.aminmax(target)).tolist()
+    if 0 <= lo and hi < num_classes:
+        return target, keep
     safe_target = torch.where(keep, target, 0)
     lo, hi = torch.stack(torch.aminmax(safe_target)).tolist()
     if lo < 0 or hi >= num_classes:
@@ -101,25 +173,9 @@ def check_class_vector(
             f"{name} has length {tensor.numel()} but there are {num_classes} classes; "
             f"expected length {num_classes}"
         )
-    if positive and not bool((tensor > 0).all()):
-        raise ValueError(f"{name} must be positive for every class; got {tensor.tolist()}")
-    if not positive and not bool((tensor >= 0).all()):
-        raise ValueError(f"{name} must be non-negative for every class; got {tensor.tolist()}")
+    if _values_checked():
+        bad = ~(tensor > 0) if positive else ~(tensor >= 0)  # NaN is bad too
+        if bool(bad.any()):
+            sign = "positive" if positive else "non-negative"
+            raise ValueError(f"{name} must be {sign} for every class; got {tensor.tolist()}")
     return tensor
-
-
-def check_range(
-    name: str,
-    value: float,
-    lo: float,
-    hi: float,
-    *,
-    lo_open: bool = False,
-    hi_open: bool = False,
-) -> None:
-    """Check ``lo <= value <= hi`` with optional open ends, naming the interval in the error."""
-    too_low = value <= lo if lo_open else value < lo
-    too_high = value >= hi if hi_open else value > hi
-    if too_low or too_high or value != value:  # value != value catches NaN
-        interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
-        raise ValueError(f"{name}={value!r} is out of range; expected a value in {interval}")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ._checks import check_class_vector, check_range
+from ._checks import check_class_vector, check_real
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 
@@ -32,7 +32,7 @@ def class_balanced_weights(
 
     ``class_counts`` are the positive training counts ``n_c``; β in [0, 1).
     """
-    check_range("beta", beta, 0.0, 1.0, hi_open=True)
+    check_real("beta", beta, low=0.0, high=1.0, high_open=True)
     counts = check_class_vector(class_counts, None, "class_counts", positive=True)
     # 1 - β^n = -expm1(n log β), exact for β near 1; the constant (1 - β) cancels in the scaling
     effective_number = -torch.expm1(counts * torch.log(torch.tensor(beta, dtype=counts.dtype)))

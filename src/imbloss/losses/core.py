@@ -6,8 +6,8 @@ Each loss is softmax cross-entropy changed in at most three places::
 
 * ``w_y``: a fixed weight per class (``weight``);
 * ``m(p_t)``: an example modulator computed from the true-class probability
-  ``p_t`` (``modulator``), with or without gradient through it; a loss whose
-  gradient needs its own closed form gives ``log_pt_loss`` instead;
+  ``p_t`` (``modulator``), with or without gradient through it; a loss better
+  written in ``log p_t`` (focal, exact as ``p_t -> 1``) gives ``log_pt_loss`` instead;
 * ``b``, ``Δ``, ``s``: a per-class logit offset, a per-class margin on the true
   class and a scale (``logit_offset``, ``margin``, ``scale``).
 
@@ -16,10 +16,15 @@ With all three neutral this is exactly :func:`torch.nn.functional.cross_entropy`
 positions, as ``F.cross_entropy`` does; the modulator is not in the denominator.
 A batch with nothing kept gives 0 (with a zero gradient) instead of NaN.
 
-Cost: without a modulator the loss is one fused ``F.cross_entropy`` call; with
-one, a few passes over the per-position vector are added. Checking that the
-targets are class indices waits for the device once per call (a min/max of the
-target), and a given ``weight`` is checked for negative entries.
+Cost: without a modulator or a logit change the loss is one fused
+``F.cross_entropy`` call; a modulator adds a few passes over the per-position
+vector; a logit offset or margin one pass; a scale one custom function
+(:class:`_ScaledNLL`) that writes its gradient in one pass and bounds the exponent
+range (``EXPONENT_BOUND``).
+Checking that the targets are class indices waits for the device once per call
+(a min/max of the target), as does checking a given ``weight`` for negative
+entries; both checks are skipped while ``torch.compile`` traces, so every loss
+compiles with ``fullgraph=True``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.autograd.function import once_differentiable
 
 from ._checks import check_class_indices, check_class_vector, check_reduction, check_softmax_shapes
 
@@ -42,7 +46,7 @@ def compute_dtype_logits(logits: torch.Tensor) -> torch.Tensor:
     return logits.float() if logits.dtype in LOW_PRECISION else logits
 
 
-def _along_class_axis(
+def along_class_axis(
     vector: torch.Tensor | Sequence[float], like: torch.Tensor, name: str
 ) -> torch.Tensor:
     """A length-C vector shaped (C, 1, ..., 1) to broadcast over (N, C, d1, ...) ``like``."""
@@ -56,73 +60,88 @@ def _along_class_axis(
 
 
 def reduce_weighted(
-    per_position: torch.Tensor, class_weight: torch.Tensor | None, reduction: str
+    per_position: torch.Tensor,
+    class_weight: torch.Tensor | None,
+    reduction: str,
+    *,
+    count: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Reduce a loss that already carries its class weight and is zero where ignored.
 
     ``mean`` divides by ``class_weight.sum()`` (the class weights of the kept
-    positions; None means all ones); a batch with nothing kept gives 0, with a
-    zero gradient, not NaN.
+    positions); with ``class_weight=None`` by the number of kept positions, ``count``
+    (a number or the boolean mask of the kept positions; every position when None). A
+    batch with nothing kept gives 0, with a zero gradient, not NaN. ``per_position`` may
+    be a sum already when ``reduction="mean"``.
     """
     if reduction == "none":
         return per_position
     total = per_position.sum()
     if reduction == "sum":
         return total
-    return total / _weight_sum(class_weight, per_position.numel())
+    if class_weight is not None:
+        return total / _weight_sum(class_weight)
+    if count is None:
+        return total / max(per_position.numel(), 1)
+    if count.dtype == torch.bool:
+        count = count.sum()
+    return total / torch.where(count > 0, count, 1).to(total.dtype)
+
+
+EXPONENT_BOUND = 50.0
+"""Scaled logits more than ``EXPONENT_BOUND`` below their row maximum are raised to that
+bound before the softmax: their terms, under ``e^-50 ≈ 2e-22`` of the largest, cannot change
+a float32 sum, so the loss is unchanged (the true class's logit enters it unbounded), and a
+gradient entry moves by at most ``s e^-50`` times the upstream gradient. The bound keeps every
+exponential out of the range below ``e^-87``, where x86 arithmetic is many times slower
+(denormal results, and ``exp`` of large negative arguments) and which a scale such as
+LDAM's ``s = 30`` otherwise reaches on many terms."""
 
 
 def _changed_logits(
     z: torch.Tensor,
+    index: torch.Tensor,
     scale: float,
     offset: torch.Tensor | None,
-    index: torch.Tensor | None,
     shift: torch.Tensor | None,
 ) -> torch.Tensor:
-    """``s * (z + b)`` with ``shift = -s Δ_y`` added at the true class, in at most one pass
-    over the logits plus a scatter; ``z`` itself is never written."""
+    """``s (z + b)`` with ``shift = -s Δ_y`` added at the true class ``index``; a fresh tensor."""
     if offset is not None:
-        z = torch.add(offset * scale, z, alpha=scale)
-    elif scale != 1.0:
-        z = z * scale
-    if shift is not None:
-        fresh = offset is not None or scale != 1.0
-        z = z.scatter_add_(1, index, shift) if fresh else z.scatter_add(1, index, shift)
-    return z
+        t = torch.add(offset * scale, z, alpha=scale)
+    else:
+        t = z * scale if scale != 1.0 else z.clone()
+    return t if shift is None else t.scatter_add_(1, index, shift)
 
 
-class _ScaledLogits(torch.autograd.Function):
-    """:func:`_changed_logits` for ``s != 1`` whose backward passes the gradient on
-    *without* the factor ``s``.
+class _ScaledNLL(torch.autograd.Function):
+    """``-log softmax(t)_y`` per position of the changed logits ``t`` with ``s != 1``
+    (:func:`_changed_logits`), bounded by ``EXPONENT_BOUND`` below their row maximum.
 
-    ``dL/dz = s * dL/dz'`` would cost a full pass over the (N, C) gradient; the core
-    instead multiplies the gradient of the per-position loss (N values) by ``s`` with
-    :class:`_GradientTimes`, right after the cross-entropy. Only the pair is exact, and
-    only to first order: both refuse a double backward.
+    Its backward writes ``s (softmax(t) - onehot(y)) g`` in one pass from the saved
+    exponentials, where plain operations would add a pass for the scale's gradient.
+    Under ``create_graph=True`` it recomputes them, unbounded, with differentiable
+    operations, so second derivatives are right too.
     """
 
     @staticmethod
-    def forward(ctx, z, scale, offset, index, shift):
-        return _changed_logits(z, scale, offset, index, shift)
+    def forward(ctx, z, index, scale, offset, shift):
+        t = _changed_logits(z, index, scale, offset, shift)
+        t.sub_(t.amax(1, keepdim=True))  # in place: the softmax ignores a shift per row
+        true = t.gather(1, index)
+        exp = t.clamp_(min=-EXPONENT_BOUND).exp()
+        total = exp.sum(1, keepdim=True)
+        ctx.save_for_backward(z, index, offset, shift, exp, total)
+        ctx.scale = scale
+        return (total.log() - true).squeeze(1)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
-        return grad, None, None, None, None
-
-
-class _GradientTimes(torch.autograd.Function):
-    """Identity whose backward multiplies the gradient by ``factor`` (see _ScaledLogits)."""
-
-    @staticmethod
-    def forward(ctx, x, factor):
-        ctx.factor = factor
-        return x.clone()
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        return grad * ctx.factor, None
+        z, index, offset, shift, exp, total = ctx.saved_tensors
+        coef = (grad * ctx.scale).unsqueeze(1)
+        if torch.is_grad_enabled():  # double backward: a graph from z
+            p = torch.softmax(_changed_logits(z, index, ctx.scale, offset, shift), 1)
+            return (p * coef).scatter_add(1, index, -coef), None, None, None, None
+        return (exp * (coef / total)).scatter_add_(1, index, -coef), None, None, None, None
 
 
 def modulated_cross_entropy(
@@ -150,11 +169,10 @@ def modulated_cross_entropy(
         detach_modulator: if True, no gradient flows through ``m``.
         log_pt_loss: function of ``log p_t`` giving the whole unweighted
             per-position loss ``-m(p_t) log p_t``; used instead of ``modulator``
-            by a loss that supplies its own gradient (focal at ``p_t -> 1``).
+            by a loss better written in ``log p_t`` (focal at ``p_t -> 1``).
         logit_offset: per-class ``b`` added to every logit (length C).
         margin: per-class ``Δ`` subtracted from the true-class logit (length C).
-        scale: ``s`` multiplying the changed logits; when ``s != 1`` the gradient is
-            first order only (a double backward raises).
+        scale: ``s`` multiplying the changed logits.
         ignore_index: target value whose positions add nothing and get no gradient.
         reduction: ``"mean"`` (sum over the weight sum), ``"sum"`` or ``"none"``
             (the target's shape).
@@ -167,59 +185,48 @@ def modulated_cross_entropy(
     target = target.long()
     safe_target, keep = check_class_indices(target, num_classes, ignore_index)
     w = check_class_vector(weight, num_classes, "weight")
-
     z = compute_dtype_logits(logits)
-    offset = None if logit_offset is None else _along_class_axis(logit_offset, z, "logit_offset")
-    index = shift = None
-    if margin is not None:
-        minus_delta = _along_class_axis(margin, z, "margin").flatten() * -scale
-        index = safe_target.unsqueeze(1)
-        shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
-    if scale == 1.0:
-        z = _changed_logits(z, scale, offset, index, shift)
-    else:
-        z = _ScaledLogits.apply(z, scale, offset, index, shift)
-
     if w is not None:
         w = w.to(device=z.device, dtype=z.dtype)
-    if modulator is None and log_pt_loss is None:
-        # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
-        fused = "sum" if reduction == "mean" else reduction
-        loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
-        if scale != 1.0:
-            loss = _GradientTimes.apply(loss, scale)
-        if reduction != "mean":
-            return loss
-        return loss / _weight_sum(_position_weight(w, safe_target, keep, z.dtype), target.numel())
-
-    nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")
-    if scale != 1.0:
-        nll = _GradientTimes.apply(nll, scale)
+    w_y = None if w is None else _position_weight(w, safe_target, keep)
+    scaled = scale != 1.0
+    if logit_offset is not None or margin is not None or scaled:
+        index = safe_target.unsqueeze(1)
+        offset = None if logit_offset is None else along_class_axis(logit_offset, z, "logit_offset")
+        shift = None
+        if margin is not None:
+            minus_delta = along_class_axis(margin, z, "margin").flatten() * -scale
+            shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
+        if scaled:
+            nll = torch.where(keep, _ScaledNLL.apply(z, index, scale, offset, shift), 0.0)
+        else:
+            z = _changed_logits(z, index, scale, offset, shift)
+    if not scaled:
+        if modulator is None and log_pt_loss is None:
+            # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
+            fused = "sum" if reduction == "mean" else reduction
+            loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
+            return loss if reduction != "mean" else reduce_weighted(loss, w_y, "mean", count=keep)
+        nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")  # 0: ignored
     if log_pt_loss is not None:
         nll = log_pt_loss(-nll)
-    else:
+    elif modulator is not None:
         p_t = torch.exp(-nll.detach() if detach_modulator else -nll)
         m = modulator(p_t)
         nll = nll * (m.detach() if detach_modulator else m)
-    w_y = _position_weight(w, safe_target, keep, z.dtype)
-    return reduce_weighted(nll if w_y is None else nll * w_y, w_y, reduction)
+    return reduce_weighted(nll if w_y is None else nll * w_y, w_y, reduction, count=keep)
 
 
 def _position_weight(
-    w: torch.Tensor | None, safe_target: torch.Tensor, keep: torch.Tensor | None, dtype
-) -> torch.Tensor | None:
-    """``w_y`` per position, 0 where ignored; None when it would be all ones."""
-    if w is None:
-        return None if keep is None else keep.to(dtype)
+    w: torch.Tensor, safe_target: torch.Tensor, keep: torch.Tensor
+) -> torch.Tensor:
+    """``w_y`` per position, 0 where ignored."""
     w_y = w.index_select(0, safe_target.flatten()).view_as(safe_target)
-    return w_y if keep is None else torch.where(keep, w_y, 0.0)
+    return torch.where(keep, w_y, 0.0)
 
 
-def _weight_sum(w_y: torch.Tensor | None, count: int) -> torch.Tensor | int:
-    """``Σ w_y`` over the kept positions (``count`` when all weights are 1), or 1 where
-    that is 0: nothing is kept, the loss is 0."""
-    if w_y is None:
-        return max(count, 1)
+def _weight_sum(w_y: torch.Tensor) -> torch.Tensor:
+    """``Σ w_y`` over the kept positions, or 1 where that is 0: nothing is kept, the loss is 0."""
     total = w_y.sum()
     return torch.where(total > 0, total, 1)
 

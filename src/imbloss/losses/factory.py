@@ -12,7 +12,7 @@ use it, the others ignore it, so a trainer can always pass it. Names:
 ``focal``               focal loss, ``gamma``
 ``cb_focal``            focal loss with class-balanced weights, ``beta`` (needs counts)
 ``gw``                  Gaussian-weight loss, ``mean``, ``std``, ``slope``
-``gw_seed``             GW with the weight of the blog's published code (``seed_bug``)
+``gw_blog``             GW with the weight of the blog's published code (``blog_code``)
 ``ghm``                 gradient harmonizing loss GHM-C, ``bins``, ``momentum``, ...
 ``logit_adjusted``      logit adjustment, ``tau`` (needs counts)
 ``balanced_softmax``    logit adjustment with τ = 1 (needs counts)
@@ -21,14 +21,18 @@ use it, the others ignore it, so a trainer can always pass it. Names:
 
 Other keywords go to the loss's constructor. The valid ones for a name are its
 constructor's keywords, less those the name sets itself (``tau`` of
-``balanced_softmax``, ``seed_bug`` of ``gw_seed``, ``weight`` of the names that
+``balanced_softmax``, ``blog_code`` of ``gw_blog``, ``weight`` of the names that
 compute it from the counts), plus ``beta`` for ``cb_ce`` and ``cb_focal``; an
 unknown one raises a ``ValueError`` listing them.
+
+Deprecated for one release, with a ``DeprecationWarning``: the name ``gw_seed``
+(now ``gw_blog``) and the keyword ``seed_bug`` (now ``blog_code``).
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -56,7 +60,7 @@ class _Recipe:
     fixed: dict = field(default_factory=dict)
 
     def options(self) -> tuple[str, ...]:
-        taken = set(self.fixed) | {"self", "class_counts"}
+        taken = set(self.fixed) | set(DEPRECATED_KEYWORDS) | {"self", "class_counts"}
         if self.counts in ("inverse_frequency", "class_balanced"):
             taken.add("weight")
         names = [n for n in inspect.signature(self.loss.__init__).parameters if n not in taken]
@@ -72,13 +76,15 @@ _RECIPES = {
     "focal": _Recipe(FocalLoss),
     "cb_focal": _Recipe(FocalLoss, "class_balanced"),
     "gw": _Recipe(GWLoss),
-    "gw_seed": _Recipe(GWLoss, fixed={"seed_bug": True}),
+    "gw_blog": _Recipe(GWLoss, fixed={"blog_code": True}),
     "ghm": _Recipe(GHMCLoss),
     "logit_adjusted": _Recipe(LogitAdjustedLoss, "counts"),
     "balanced_softmax": _Recipe(LogitAdjustedLoss, "counts", fixed={"tau": 1.0}),
     "ldam": _Recipe(LDAMLoss, "counts"),
 }
 LOSSES = tuple(_RECIPES)
+DEPRECATED_NAMES = {"gw_seed": "gw_blog"}
+DEPRECATED_KEYWORDS = {"seed_bug": "blog_code"}
 
 
 def build_loss(
@@ -90,11 +96,20 @@ def build_loss(
     ``cb_focal``, ``logit_adjusted``, ``balanced_softmax`` and ``ldam``, and is
     accepted and ignored by the others.
     """
+    if name in DEPRECATED_NAMES:
+        warnings.warn(
+            f"loss {name!r} is deprecated and will be removed in the next release; "
+            f"use {DEPRECATED_NAMES[name]!r}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        name = DEPRECATED_NAMES[name]
     recipe = _RECIPES.get(name)
     if recipe is None:
         raise ValueError(f"unknown loss {name!r}; expected one of {LOSSES}")
     valid = recipe.options()
-    unknown = sorted(set(kwargs) - set(valid))
+    renamed = {old for old, new in DEPRECATED_KEYWORDS.items() if new in valid}
+    unknown = sorted(set(kwargs) - set(valid) - renamed)
     if unknown:
         raise ValueError(
             f"loss {name!r} got unknown keyword(s) {unknown}; valid keywords are {valid}"

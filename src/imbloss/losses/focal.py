@@ -7,9 +7,10 @@ the factor by default (``detach_modulator=False``); the per-class ``weight``
 plays the role of the paper's α.
 
 ``1 - p_t`` is computed as ``-expm1(log p_t)``, exact even where ``p_t``
-rounds to 1, and the gradient is given in closed form (below) so that it stays
-finite at ``p_t -> 1`` for γ < 1, where ``d(1-p)^γ/dp`` is infinite but the
-product with ``log p_t`` is not.
+rounds to 1, and held at least the smallest normal float, so that the gradient
+stays finite at ``p_t -> 1`` for γ < 1, where ``d(1-p)^γ/dp`` is infinite but the
+product with ``log p_t`` is not. Plain tensor operations throughout: they fuse
+under ``torch.compile`` and have exact second derivatives.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ._checks import check_range
+from ._checks import check_real
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 
 def _check_gamma(gamma: float) -> None:
-    check_range("gamma", gamma, 0.0, float("inf"), hi_open=True)
+    check_real("gamma", gamma, low=0.0, high=float("inf"), high_open=True)
 
 
 def focal_weight(p, gamma: float = 2.0):
@@ -39,41 +40,13 @@ def focal_weight(p, gamma: float = 2.0):
     return np.power(1.0 - np.asarray(p, dtype=float), gamma)
 
 
-class _FocalNLL(torch.autograd.Function):
-    """``ℓ -> -(1 - e^ℓ)^γ ℓ`` of ``ℓ = log p_t``, with its gradient in closed form.
-
-    With ``u = 1 - p = -expm1(ℓ)`` and ``r = ℓ / u`` (smooth, -1 at ``u = 0``)::
-
-        d/dℓ [-u^γ ℓ] = -u^γ (1 - γ p r)          (gradient through the factor)
-        d/dℓ [-u^γ ℓ] = -u^γ                      (factor held constant)
-
-    Under ``create_graph=True`` the backward is built from differentiable operations
-    on ``ℓ``, so second derivatives are right too (away from ``p_t = 1``).
-    """
-
-    @staticmethod
-    def forward(ctx, log_pt: torch.Tensor, gamma: float, detach: bool) -> torch.Tensor:
-        u = -torch.expm1(log_pt)
-        factor = u.pow(gamma)
-        ctx.save_for_backward(log_pt, u, factor)
-        ctx.gamma, ctx.detach = gamma, detach
-        return -factor * log_pt
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        log_pt, u, factor = ctx.saved_tensors
-        gamma = ctx.gamma
-        if ctx.detach or gamma == 0:
-            return -grad * factor, None, None
-        if torch.is_grad_enabled():  # double backward: recompute u from the graph of ℓ
-            u = -torch.expm1(log_pt)
-            factor = u.pow(gamma)
-            positive = u > 0
-            ratio = torch.where(positive, log_pt / torch.where(positive, u, 1.0), -1.0)
-            return -grad * factor * (1 - gamma * torch.exp(log_pt) * ratio), None, None
-        ratio = (log_pt / u).nan_to_num_(nan=-1.0)  # u = 0 only where ℓ = 0
-        # p = 1 - u is exact where the term matters (p near 1); near p = 0 it vanishes
-        return -grad * factor * (1 - gamma * (1 - u) * ratio), None, None
+def _focal_nll(log_pt: torch.Tensor, gamma: float, detach: bool) -> torch.Tensor:
+    """``-(1 - p)^γ log p`` of ``ℓ = log p_t``, with ``1 - p = -expm1(ℓ)`` held at least the
+    smallest normal float: where ``p_t`` rounds to 1 the loss is ``0 * ℓ = 0`` either way,
+    and the clamp keeps the derivative ``γ u^(γ-1)`` of the factor finite for γ < 1."""
+    u = -torch.expm1(log_pt)
+    factor = u.clamp(min=torch.finfo(u.dtype).tiny).pow(gamma)
+    return -(factor.detach() if detach else factor) * log_pt
 
 
 def focal_loss(
@@ -99,7 +72,7 @@ def focal_loss(
         logits,
         target,
         weight=weight,
-        log_pt_loss=lambda log_pt: _FocalNLL.apply(log_pt, gamma, detach_modulator),
+        log_pt_loss=lambda log_pt: _focal_nll(log_pt, gamma, detach_modulator),
         ignore_index=ignore_index,
         reduction=reduction,
     )

@@ -28,9 +28,11 @@ Two forms:
   mean divides by the number of kept elements (by the sum of ``w_c`` over them when
   ``weight`` is given). With ``weight=None`` this gives the numbers of mmdetection's
   ``GHMC`` (``mmdet/models/losses/ghm_loss.py``) for the same ``bins`` and
-  ``momentum``; its ``label_weight`` mask is expressed here by putting
-  ``ignore_index`` in the target. mmdet's integer-label input (expanded to one-hot)
-  is not taken: pass the one-hot targets.
+  ``momentum`` (in evaluation mode too with ``always_update=True``); its
+  ``label_weight`` mask is expressed here by putting ``ignore_index`` in the target.
+  Its gradient ``w_c beta (sigmoid(z) - y)`` reuses the residual the bins were computed
+  from (one custom function, :class:`_WeightedBCE`). mmdet's integer-label input
+  (expanded to one-hot) is not taken: pass the one-hot targets.
 
 Moving average (``momentum > 0``), as in mmdetection: a bin's average is updated only
 in a batch where the bin is non-empty, ``acc_b <- momentum * acc_b + (1 - momentum) * R_b``,
@@ -47,8 +49,12 @@ the global batch and holds the same moving average. Every rank must then call
 
 The module is stateful: ``acc_sum`` (moving averages), ``steps`` (updates per bin)
 and ``last_counts`` (the latest batch's bin counts, global under distributed) are
-buffers, so ``state_dict()`` and ``.to()`` carry them. They are updated on every call,
-in training and evaluation mode alike, as in mmdetection.
+buffers, so ``state_dict()`` and ``.to()`` carry them. Like ``nn.BatchNorm``, it updates
+them only in training mode: a call in training mode updates them (also under
+``torch.no_grad()``, as BatchNorm does), a call after ``.eval()`` computes the weights a
+training call would, from the statistics updated by this batch alone, and stores
+nothing (nor all-reduces: evaluation is local). ``always_update=True`` keeps
+mmdetection's behaviour, an update on every call in either mode.
 """
 
 from __future__ import annotations
@@ -59,43 +65,14 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from imbloss import distributed
-
-from ._checks import check_class_vector, check_range
-from .core import SoftmaxLoss, compute_dtype_logits, modulated_cross_entropy, reduce_weighted
-
-
-def _check_sigmoid_inputs(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> None:
-    """Float ``logits`` (N, C) or (N, C, d1, ...) and float ``target`` of the same shape,
-    with values in [0, 1] or ``ignore_index``."""
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point() or logits.dim() < 2:
-        got = (
-            f"dtype {logits.dtype}, shape {tuple(logits.shape)}"
-            if isinstance(logits, torch.Tensor)
-            else type(logits).__name__
-        )
-        raise ValueError(
-            f"logits must be a floating-point tensor of shape (N, C) or (N, C, d1, ...); got {got}"
-        )
-    if not isinstance(target, torch.Tensor) or not target.is_floating_point():
-        dtype = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
-        raise ValueError(
-            f"with use_sigmoid=True target must be a floating-point tensor of 0/1 labels; got "
-            f"{dtype} (for integer class indices use the softmax form, use_sigmoid=False)"
-        )
-    if target.shape != logits.shape:
-        raise ValueError(
-            f"with use_sigmoid=True target must have the shape of logits {tuple(logits.shape)}; "
-            f"got {tuple(target.shape)}"
-        )
-    if target.numel():
-        safe = torch.where(target != ignore_index, target, 0.0)
-        lo, hi = torch.stack(torch.aminmax(safe)).tolist()
-        if not (lo >= 0 and hi <= 1):  # also false for NaN
-            raise ValueError(
-                f"target contains {hi if lo >= 0 else lo}; expected values in [0, 1] "
-                f"or ignore_index={ignore_index}"
-            )
+from ._checks import check_class_vector, check_int, check_real, check_sigmoid_inputs
+from .core import (
+    SoftmaxLoss,
+    along_class_axis,
+    compute_dtype_logits,
+    modulated_cross_entropy,
+    reduce_weighted,
+)
 
 
 class GHMCLoss(SoftmaxLoss):
@@ -112,6 +89,8 @@ class GHMCLoss(SoftmaxLoss):
             ``F.cross_entropy``), True for the sigmoid form (float targets of the
             logits' shape, like mmdetection's ``GHMC``).
         bias_correction: divide each bin's moving average by ``1 - momentum ** t_b``.
+        always_update: update the statistics in evaluation mode too (mmdetection's
+            behaviour); by default only in training mode.
         weight: per-class weight of length C (the class axis is dim 1), or None.
         ignore_index: target value whose positions (softmax) or elements (sigmoid)
             add nothing and are not counted in the bins.
@@ -125,21 +104,19 @@ class GHMCLoss(SoftmaxLoss):
         *,
         use_sigmoid: bool = False,
         bias_correction: bool = False,
+        always_update: bool = False,
         weight: torch.Tensor | Sequence[float] | None = None,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> None:
         super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
-        if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-            raise ValueError(f"bins={bins!r} is not valid; expected an int >= 1")
-        check_range("momentum", float(momentum), 0.0, 1.0, hi_open=True)
-        self.bins = bins
+        check_int("bins", bins, minimum=1)
+        check_real("momentum", momentum, low=0.0, high=1.0, high_open=True)
+        self.bins = int(bins)
         self.momentum = float(momentum)
         self.use_sigmoid = bool(use_sigmoid)
         self.bias_correction = bool(bias_correction)
-        edges = torch.arange(bins + 1, dtype=torch.float32) / bins
-        edges[-1] += 1e-6
-        self.register_buffer("edges", edges, persistent=False)
+        self.always_update = bool(always_update)
         self.register_buffer("acc_sum", torch.zeros(bins))
         self.register_buffer("steps", torch.zeros(bins, dtype=torch.long))
         self.register_buffer("last_counts", torch.zeros(bins, dtype=torch.long))
@@ -147,47 +124,61 @@ class GHMCLoss(SoftmaxLoss):
     def extra_repr(self) -> str:
         return (
             f"bins={self.bins}, momentum={self.momentum}, use_sigmoid={self.use_sigmoid}, "
-            f"bias_correction={self.bias_correction}, " + super().extra_repr()
+            f"bias_correction={self.bias_correction}, always_update={self.always_update}, "
+            + super().extra_repr()
         )
 
     @torch.no_grad()
-    def _harmonize(self, g: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """Update the bin statistics with the kept ``g`` and return ``beta`` for every ``g``.
-
-        ``beta`` has the shape of ``g``; ignored positions get a finite value that the
-        caller multiplies by zero.
-        """
-        idx = self._bin_index(g)
+    def _harmonize(
+        self, g: torch.Tensor, ignored: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(beta, tot)``: ``beta`` for every ``g`` (0 where ``ignored``) from the kept ``g``'s
+        bin counts, and the number of kept positions; stores the updated statistics when
+        updating (training mode or ``always_update``)."""
+        update = self.training or self.always_update
+        idx = self._bin_index(g, ignored).reshape(-1)
+        ones = torch.ones((), dtype=torch.long, device=g.device).expand(idx.shape)
         counts = torch.zeros(self.bins + 1, dtype=torch.long, device=g.device)
-        counts[: self.bins].scatter_add_(0, idx.reshape(-1), keep.reshape(-1).long())
-        counts[self.bins] = keep.sum()
-        if distributed.active():
+        counts = counts.index_add_(0, idx, ones)[: self.bins]  # the last: ignored
+        if update and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             dist.all_reduce(counts)
-        counts, tot = counts[: self.bins], counts[self.bins]
+        tot = counts.sum()
 
         hit = counts > 0
         mmt = self.momentum
-        self.acc_sum.copy_(torch.where(hit, mmt * self.acc_sum + (1 - mmt) * counts, self.acc_sum))
-        self.steps += hit
-        self.last_counts.copy_(counts)
+        acc_sum = torch.where(hit, mmt * self.acc_sum + (1 - mmt) * counts, self.acc_sum)
+        steps = self.steps + hit
+        if update:
+            self.acc_sum.copy_(acc_sum)
+            self.steps.copy_(steps)
+            self.last_counts.copy_(counts)
 
-        density = self.acc_sum
+        density = acc_sum
         if self.bias_correction:
-            density = density / (1 - mmt ** self.steps.clamp(min=1))
+            density = density / (1 - mmt ** steps.clamp(min=1))
         per_bin = tot / torch.where(hit, density, torch.ones_like(density))
         per_bin = torch.where(hit, per_bin, torch.zeros_like(per_bin)) / hit.sum().clamp(min=1)
-        return per_bin.to(g.dtype).take(idx)
+        per_bin = torch.cat([per_bin, per_bin.new_zeros(1)]).to(g.dtype)
+        return per_bin.index_select(0, idx).view_as(g), tot
 
-    def _bin_index(self, g: torch.Tensor) -> torch.Tensor:
-        """Bin i of each g in [0, 1]: edges[i] <= g < edges[i + 1], mmdetection's rule.
+    def _bin_index(self, g: torch.Tensor, ignored: torch.Tensor) -> torch.Tensor:
+        """Bin i (int32) of each g in [0, 1], ``bins`` where ``ignored``: edges[i] <= g <
+        edges[i + 1], mmdetection's rule, with its float32 edges ``i / bins`` (the last,
+        ``1 + 1e-6``, only keeps g = 1 in the last bin).
 
         ``floor(g * bins)`` is off by one where rounding puts ``g`` on the other side of a
-        (rounded) edge; one comparison with each neighbouring edge fixes that. This is
-        several times faster than ``torch.bucketize`` on the CPU.
+        (rounded) edge; one comparison with each neighbouring edge fixes that. It is float
+        arithmetic in two buffers and one conversion to int32 (which ``index_add_`` and
+        ``index_select`` take): several times faster on the CPU than ``torch.bucketize`` or
+        int64 arithmetic.
         """
-        edges = self.edges.to(g.dtype)
-        idx = (g * self.bins).long().clamp_(0, self.bins - 1)
-        return idx + (g >= edges.take(idx + 1)).long() - (g < edges.take(idx)).long()
+        bins = self.bins
+        idx = (g * bins).floor_().clamp_(max=bins - 1)
+        edge = (idx.float() / bins).to(g.dtype)
+        idx.sub_(torch.lt(g, edge, out=edge))  # the comparison's 0/1 written over the edge
+        edge = torch.add(idx.float(), 1, out=edge.float()).div_(bins).to(g.dtype)
+        idx.add_(torch.ge(g, edge, out=edge))
+        return idx.clamp_(max=bins - 1).masked_fill_(ignored, bins).int()
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """GHM-C loss of ``logits`` against ``target``; updates the bin statistics."""
@@ -198,23 +189,45 @@ class GHMCLoss(SoftmaxLoss):
             target,
             weight=self.weight,
             # called after the core has validated target
-            modulator=lambda p_t: self._harmonize(1 - p_t, target != self.ignore_index),
+            modulator=lambda p_t: self._harmonize(1 - p_t, target == self.ignore_index)[0],
             detach_modulator=True,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )
 
     def _forward_sigmoid(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        _check_sigmoid_inputs(logits, target, self.ignore_index)
+        check_sigmoid_inputs(logits, target, self.ignore_index, min_dim=2)
         z = compute_dtype_logits(logits)
-        keep = target != self.ignore_index
-        y = torch.where(keep, target.to(z.dtype), 0.0)
-        beta = self._harmonize((z.detach().sigmoid() - y).abs(), keep)
-
-        w_keep = keep.to(z.dtype)
+        ignored = target == self.ignore_index
+        # an ignored element keeps its target value: beta is 0 there, and its g, outside
+        # [0, 1] unless ignore_index is in it, does not reach the bins
+        y = target.to(z.dtype)
+        residual = z.detach().sigmoid().sub_(y)  # dBCE/dz
+        beta, tot = self._harmonize(residual.abs(), ignored)
         weight = check_class_vector(self.weight, z.shape[1], "weight")
+        w_keep = None
         if weight is not None:
-            class_axis = (-1,) + (1,) * (z.dim() - 2)
-            w_keep = w_keep * weight.to(device=z.device, dtype=z.dtype).view(class_axis)
-        per_element = F.binary_cross_entropy_with_logits(z, y, reduction="none") * beta * w_keep
-        return reduce_weighted(per_element, w_keep, self.reduction)
+            w = along_class_axis(weight, z, "weight")
+            beta, w_keep = beta * w, torch.where(ignored, 0.0, w)
+        loss = _WeightedBCE.apply(z, y, beta, residual)
+        return reduce_weighted(loss, w_keep, self.reduction, count=tot)
+
+
+class _WeightedBCE(torch.autograd.Function):
+    """``beta * BCE(z, y)`` per element, ``BCE = softplus(z) - y z``, with ``beta`` held
+    constant; its gradient ``beta (σ(z) - y)`` reuses the residual ``σ(z) - y`` that the
+    bins were computed from, where ``F.binary_cross_entropy_with_logits`` would compute the
+    sigmoid again. Under ``create_graph=True`` the backward recomputes the residual from
+    ``z`` with differentiable operations, so second derivatives are right too."""
+
+    @staticmethod
+    def forward(ctx, z, y, beta, residual):
+        ctx.save_for_backward(z, y, beta, residual)
+        return F.softplus(z).addcmul_(y, z, value=-1).mul_(beta)
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, y, beta, residual = ctx.saved_tensors
+        if torch.is_grad_enabled():  # double backward: a graph from z
+            return (torch.sigmoid(z) - y) * beta * grad, None, None, None
+        return torch.mul(residual, beta).mul_(grad), None, None, None

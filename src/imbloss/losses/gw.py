@@ -12,23 +12,25 @@ no gradient flows through the weight by default (``detach_modulator=True``).
 ``std=math.inf`` makes the bell flat (weight 1), so ``slope=0, std=inf`` is
 cross-entropy. The weight can turn negative when ``slope`` is large.
 
-The blog's published code ("seed" code) computes something else: its
-``gaussian()`` overwrites the ``p_t`` tensor in place, so ``slope * p_t`` is
-taken of the bell value and the weight becomes ``(1 - slope) * exp(...)``,
-i.e. ``0.9 * g(p_t)`` at the defaults. ``seed_bug=True`` reproduces that weight
-(factory name ``"gw_seed"``). The code's ``variance=0.1*e`` argument is used as
+The blog's published code computes something else: its ``gaussian()``
+overwrites the ``p_t`` tensor in place, so ``slope * p_t`` is taken of the bell
+value and the weight becomes ``(1 - slope) * exp(...)``, i.e. ``0.9 * g(p_t)``
+at the defaults. ``blog_code=True`` reproduces that weight (factory name
+``"gw_blog"``); the former names ``seed_bug=`` and ``"gw_seed"`` still work for
+one release, with a ``DeprecationWarning``. The code's ``variance=0.1*e`` argument is used as
 a standard deviation, hence the default ``std = 0.1 e``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from ._checks import check_range
+from ._checks import check_real
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 GW_MEAN = 0.5
@@ -37,14 +39,26 @@ GW_SLOPE = 0.1
 
 
 def _check_std(std: float) -> None:
-    check_range("std", std, 0.0, math.inf, lo_open=True)
+    check_real("std", std, low=0.0, high=math.inf, low_open=True)
 
 
-def _gaussian_weight(p, mean: float, std: float, slope: float, seed_bug: bool):
+def _blog_code(blog_code: bool, seed_bug: bool | None) -> bool:
+    """``blog_code``, or the deprecated ``seed_bug`` when that is given."""
+    if seed_bug is None:
+        return blog_code
+    warnings.warn(
+        "seed_bug= is deprecated and will be removed in the next release; use blog_code=",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return bool(seed_bug)
+
+
+def _gaussian_weight(p, mean: float, std: float, slope: float, blog_code: bool):
     """The GW weight on a tensor or NumPy array, arguments already checked."""
     exp = torch.exp if isinstance(p, torch.Tensor) else np.exp
     bell = exp(-((p - mean) ** 2) * (0.5 / std**2))  # 0.5 / inf**2 == 0: a flat bell
-    if seed_bug:
+    if blog_code:
         return (1 - slope) * bell
     return bell - slope * p
 
@@ -55,18 +69,19 @@ def gw_weight(
     std: float = GW_STD,
     slope: float = GW_SLOPE,
     *,
-    seed_bug: bool = False,
+    blog_code: bool = False,
+    seed_bug: bool | None = None,
 ):
     """The GW weight ``exp(-(p - mean)^2 / (2 std^2)) - slope * p`` of a probability ``p``.
 
-    With ``seed_bug=True`` the weight of the blog's published code,
+    With ``blog_code=True`` the weight of the blog's published code,
     ``(1 - slope) * exp(-(p - mean)^2 / (2 std^2))`` (see the module docstring).
     Takes a tensor (returns a tensor) or a float / array-like (returns NumPy).
     """
     _check_std(std)
     if not isinstance(p, torch.Tensor):
         p = np.asarray(p, dtype=float)
-    return _gaussian_weight(p, mean, std, slope, seed_bug)
+    return _gaussian_weight(p, mean, std, slope, _blog_code(blog_code, seed_bug))
 
 
 def gw_loss(
@@ -78,23 +93,26 @@ def gw_loss(
     weight: torch.Tensor | Sequence[float] | None = None,
     *,
     detach_modulator: bool = True,
-    seed_bug: bool = False,
+    blog_code: bool = False,
     ignore_index: int = -100,
     reduction: str = "mean",
+    seed_bug: bool | None = None,
 ) -> torch.Tensor:
     """Gaussian-weight loss ``-w_y (exp(-(p_t - mean)^2 / (2 std^2)) - slope p_t) log p_t``.
 
     Logits and targets as for ``F.cross_entropy``; ``reduction="mean"`` divides
     by the sum of ``w_y`` over the kept positions (the GW weight is not in the
     denominator). ``slope=0, std=math.inf`` gives ``F.cross_entropy`` exactly.
-    ``seed_bug=True``: the weight of the blog's code, ``(1 - slope) * bell``.
+    ``blog_code=True``: the weight of the blog's code, ``(1 - slope) * bell``
+    (``seed_bug=`` is its deprecated name).
     """
     _check_std(std)
+    blog_code = _blog_code(blog_code, seed_bug)
     return modulated_cross_entropy(
         logits,
         target,
         weight=weight,
-        modulator=lambda p_t: _gaussian_weight(p_t, mean, std, slope, seed_bug),
+        modulator=lambda p_t: _gaussian_weight(p_t, mean, std, slope, blog_code),
         detach_modulator=detach_modulator,
         ignore_index=ignore_index,
         reduction=reduction,
@@ -112,15 +130,16 @@ class GWLoss(SoftmaxLoss):
         weight: torch.Tensor | Sequence[float] | None = None,
         *,
         detach_modulator: bool = True,
-        seed_bug: bool = False,
+        blog_code: bool = False,
         ignore_index: int = -100,
         reduction: str = "mean",
+        seed_bug: bool | None = None,
     ) -> None:
         super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
         _check_std(std)
         self.mean, self.std, self.slope = mean, std, slope
         self.detach_modulator = detach_modulator
-        self.seed_bug = seed_bug
+        self.blog_code = _blog_code(blog_code, seed_bug)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return gw_loss(
@@ -131,7 +150,7 @@ class GWLoss(SoftmaxLoss):
             self.slope,
             self.weight,
             detach_modulator=self.detach_modulator,
-            seed_bug=self.seed_bug,
+            blog_code=self.blog_code,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )
@@ -139,6 +158,6 @@ class GWLoss(SoftmaxLoss):
     def extra_repr(self) -> str:
         return (
             f"mean={self.mean}, std={self.std}, slope={self.slope}, "
-            f"detach_modulator={self.detach_modulator}, seed_bug={self.seed_bug}, "
+            f"detach_modulator={self.detach_modulator}, blog_code={self.blog_code}, "
             + super().extra_repr()
         )

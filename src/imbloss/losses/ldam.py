@@ -7,8 +7,10 @@ class, where it is ``max_margin``. As in the authors' ``LDAMLoss`` (repository
 kaidic/LDAM-DRW) the whole changed logit vector is multiplied by the scale
 ``s``, and the per-class ``weight`` is the hook for their deferred
 re-weighting (DRW): assign ``loss.weight`` later in training.
-``max_margin=0, scale=1`` is cross-entropy. With ``scale != 1`` the gradient is
-first order only (see ``core._ScaledLogits``): a double backward raises.
+``max_margin=0, scale=1`` is cross-entropy. The scaled logits are bounded
+below ``EXPONENT_BOUND`` under their row maximum (see :mod:`imbloss.losses.core`), which
+changes no float32 result and keeps the softmax out of the slow denormal range that
+``s = 30`` reaches on unnormalised logits.
 """
 
 from __future__ import annotations
@@ -18,19 +20,19 @@ from collections.abc import Sequence
 
 import torch
 
-from ._checks import check_class_vector, check_range, check_softmax_shapes
+from ._checks import check_class_vector, check_real, check_softmax_shapes
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 
 def _check_scale(scale: float) -> None:
-    check_range("scale", scale, 0.0, math.inf, lo_open=True, hi_open=True)
+    check_real("scale", scale, low=0.0, high=math.inf, low_open=True, high_open=True)
 
 
 def ldam_margins(
     class_counts: torch.Tensor | Sequence[float], max_margin: float = 0.5
 ) -> torch.Tensor:
     """Class margins ``Δ_c = max_margin * (n_c / min n)^{-1/4}`` (float32, length C)."""
-    check_range("max_margin", max_margin, 0.0, math.inf, hi_open=True)
+    check_real("max_margin", max_margin, low=0.0, high=math.inf, high_open=True)
     counts = check_class_vector(class_counts, None, "class_counts", positive=True)
     margins = counts.pow(-0.25)
     return (margins * (max_margin / margins.max())).float()

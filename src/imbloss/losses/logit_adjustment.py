@@ -15,13 +15,13 @@ from collections.abc import Sequence
 
 import torch
 
-from ._checks import check_class_vector, check_range, check_softmax_shapes
+from ._checks import check_class_vector, check_real, check_softmax_shapes
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 
 def log_prior_offset(class_counts: torch.Tensor | Sequence[float], tau: float) -> torch.Tensor:
     """The per-class logit offset ``τ log(n_c / Σ n)`` (float32, length C)."""
-    check_range("tau", tau, -math.inf, math.inf, lo_open=True, hi_open=True)
+    check_real("tau", tau, low=-math.inf, high=math.inf, low_open=True, high_open=True)
     counts = check_class_vector(class_counts, None, "class_counts", positive=True)
     return (tau * torch.log(counts / counts.sum())).float()
 

@@ -1,93 +1,183 @@
-"""Sigmoid focal loss for binary and multi-label targets (Lin et al. 2017, RetinaNet form).
+"""Sigmoid focal loss for binary and multi-label targets (Lin et al., "Focal Loss for Dense
+Object Detection", ICCV 2017, the RetinaNet form).
 
-Element-wise ``L = α_t (1 - p_t)^γ BCE(x, t)`` with ``p = σ(x)``,
-``p_t = p t + (1 - p)(1 - t)`` and ``α_t = α t + (1 - α)(1 - t)``: the same
-numbers as ``torchvision.ops.sigmoid_focal_loss`` (whose ``reduction`` default
-is ``"none"``; here it is ``"mean"``, the mean over all elements). A negative
-``alpha`` or ``None`` turns the α_t factor off, as ``alpha=-1`` does in torchvision.
+Element-wise, with ``p = σ(x)``, ``p_t = p t + (1 - p)(1 - t)`` and
+``α_t = α t + (1 - α)(1 - t)``::
 
-``(1 - p_t)^γ`` is evaluated as ``exp(γ log(1 - p_t))`` with
-``log(1 - p_t) = logaddexp(log σ(x) + log(1 - t), log σ(-x) + log t)``, which
-neither cancels nor underflows, so loss and gradient stay finite for
-saturated logits and any γ >= 0. An empty input gives 0 under ``"mean"``.
+    L = w_c α_t (1 - p_t)^γ BCE(x, t),    BCE = -(pw_c t log p + (1 - t) log(1 - p))
+
+the formula of ``torchvision.ops.sigmoid_focal_loss``, with the same positional
+arguments ``(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")``, so that
+swapping the import changes no number. A negative ``alpha`` or ``None`` turns α_t off,
+as ``alpha=-1`` does in torchvision. Keyword-only extras: ``weight`` (``w_c``, one per
+class along dim 1), ``pos_weight`` (``pw_c``, along dim 1, as
+``F.binary_cross_entropy_with_logits`` applies it to (N, C) inputs) and
+``ignore_index`` (elements whose target equals it add nothing and get no gradient).
+``"mean"`` divides the sum by the number of kept elements (by the sum of ``w_c`` over
+them when ``weight`` is given); with neither extra that is torchvision's mean, and an
+empty input gives 0.
+
+``1 - p_t`` is ``lerp(σ(x), σ(-x), t)``, exact for 0/1 targets even where ``p_t``
+rounds to 1, and the gradient is written in closed form,
+
+    dL/dx = w_c α_t (1 - p_t)^γ (γ r BCE + dBCE/dx),    r = (1 - 2t) p (1 - p) / (1 - p_t)
+
+which stays finite for saturated logits and any γ >= 0 (the published formula's
+gradient is NaN there for γ < 1). It is computed in the forward pass, in place, which
+makes forward + backward cheaper than the published formula; under
+``create_graph=True`` the backward recomputes it with differentiable operations, so
+second derivatives are right for hard and soft targets.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_range, check_reduction
-from .core import compute_dtype_logits
+from ._checks import check_class_vector, check_real, check_reduction, check_sigmoid_inputs
+from .core import along_class_axis, compute_dtype_logits, reduce_weighted
 
 
-def _check_sigmoid_inputs(logits: torch.Tensor, target: torch.Tensor) -> None:
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(f"logits must be a floating-point tensor; got {type(logits).__name__}")
-    if not isinstance(target, torch.Tensor) or target.shape != logits.shape:
-        shape = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target).__name__
-        raise ValueError(
-            f"target must be a tensor of the logits' shape {tuple(logits.shape)}; got {shape}"
-        )
-    if target.numel():
-        lo, hi = torch.stack(torch.aminmax(target.float())).tolist()
-        if lo < 0 or hi > 1:
-            raise ValueError(
-                f"target contains {lo if lo < 0 else hi}; expected probabilities in [0, 1]"
-            )
-
-
-def _check_sigmoid_params(gamma: float, alpha: float | None) -> None:
-    check_range("gamma", gamma, 0.0, float("inf"), hi_open=True)
+def _check_params(alpha: float | None, gamma: float) -> None:
+    check_real("gamma", gamma, low=0.0, high=float("inf"), high_open=True)
     if alpha is not None:
-        check_range("alpha", alpha, -float("inf"), 1.0)
+        check_real("alpha", alpha, high=1.0)
+
+
+def _loss_and_grad(x, t, factor, gamma, pos_weight, need_grad):
+    """``factor (1 - p_t)^γ BCE`` per element and, if ``need_grad``, its derivative in x."""
+    p = torch.sigmoid(x)
+    q = torch.sigmoid(-x)
+    bce = F.binary_cross_entropy_with_logits(x, t, pos_weight=pos_weight, reduction="none")
+    u = torch.lerp(p, q, t)  # 1 - p_t
+    modulator = u.pow(gamma)
+    if factor is not None:
+        modulator.mul_(factor)
+    loss = modulator * bce
+    if not need_grad:
+        return loss, None
+    d_bce = torch.lerp(p, -q if pos_weight is None else -pos_weight * q, t)
+    r = (p * q).mul_(1 - 2 * t).div_(torch.where(u > 0, u, 1))
+    return loss, torch.addcmul(d_bce, r, bce, value=gamma).mul_(modulator)
+
+
+class _SigmoidFocal(torch.autograd.Function):
+    """The per-element loss of :func:`sigmoid_focal_loss` with its closed-form gradient."""
+
+    @staticmethod
+    def forward(ctx, x, t, factor, gamma, pos_weight):
+        loss, grad = _loss_and_grad(x, t, factor, gamma, pos_weight, ctx.needs_input_grad[0])
+        ctx.save_for_backward(x, t, factor, pos_weight, grad)
+        ctx.gamma = gamma
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        x, t, factor, pos_weight, grad = ctx.saved_tensors
+        if torch.is_grad_enabled():  # double backward: a graph from x
+            _, grad = _loss_and_grad(x, t, factor, ctx.gamma, pos_weight, True)
+        return grad_loss * grad, None, None, None, None
 
 
 def sigmoid_focal_loss(
-    logits: torch.Tensor,
-    target: torch.Tensor,
-    gamma: float = 2.0,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
     alpha: float | None = 0.25,
-    reduction: str = "mean",
+    gamma: float = 2.0,
+    reduction: str = "none",
+    *,
+    weight: torch.Tensor | Sequence[float] | None = None,
+    pos_weight: torch.Tensor | Sequence[float] | None = None,
+    ignore_index: float | None = None,
 ) -> torch.Tensor:
-    """Sigmoid focal loss ``α_t (1 - p_t)^γ BCE(x, t)`` of any shape (Lin et al. 2017).
+    """Sigmoid focal loss ``w_c α_t (1 - p_t)^γ BCE(x, t)`` of any shape (Lin et al. 2017).
 
-    ``target``: float labels in [0, 1] of the logits' shape (0/1 per class for
-    multi-label). Matches ``torchvision.ops.sigmoid_focal_loss(logits, target,
-    alpha, gamma, reduction)``. Half and bfloat16 are computed in float32.
+    A drop-in for ``torchvision.ops.sigmoid_focal_loss(inputs, targets, alpha, gamma,
+    reduction)``: same arguments, same defaults, same numbers.
+
+    Args:
+        inputs: float logits of any shape; (N, C, d1, ...) when ``weight`` or
+            ``pos_weight`` is given. Half and bfloat16 are computed in float32.
+        targets: labels in [0, 1] of the same shape (0/1 per class for multi-label).
+        alpha: α in α_t, at most 1; negative or None for no α_t.
+        gamma: γ >= 0; 0 gives BCE (times α_t).
+        reduction: ``"none"`` (the inputs' shape), ``"mean"`` or ``"sum"``.
+        weight: per-class weight ``w_c`` of length C (dim 1), or None.
+        pos_weight: per-class weight ``pw_c`` of the positive term, length C (dim 1).
+        ignore_index: target value of elements that add nothing (and leave the mean).
     """
     check_reduction(reduction)
-    _check_sigmoid_params(gamma, alpha)
-    _check_sigmoid_inputs(logits, target)
-    x = compute_dtype_logits(logits)
-    t = target.to(x.dtype)
-    bce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
-    log_one_minus_pt = torch.logaddexp(
-        F.logsigmoid(x) + torch.log1p(-t), F.logsigmoid(-x) + t.log()
-    )
-    loss = bce * torch.exp(gamma * log_one_minus_pt)
+    _check_params(alpha, gamma)
+    check_sigmoid_inputs(inputs, targets, ignore_index, min_dim=0)
+    x = compute_dtype_logits(inputs)
+    t = targets.to(x.dtype)
+    kept = None
+    if ignore_index is not None:
+        keep = t != ignore_index
+        t = torch.where(keep, t, 0.0)
+        kept = keep.to(x.dtype)
+    w = _class_vector(weight, x, "weight")
+    if w is not None:
+        kept = w if kept is None else kept * w
+    factor = kept
     if alpha is not None and alpha >= 0:
-        loss = loss * (alpha * t + (1 - alpha) * (1 - t))
-    if reduction == "none":
-        return loss
-    total = loss.sum()
-    return total if reduction == "sum" else total / max(loss.numel(), 1)
+        alpha_t = torch.lerp(x.new_tensor(1 - alpha), x.new_tensor(alpha), t)
+        factor = alpha_t if factor is None else alpha_t * factor
+    pw = _class_vector(pos_weight, x, "pos_weight")
+    loss = _SigmoidFocal.apply(x, t, factor, gamma, pw)
+    return reduce_weighted(loss, None if kept is None else kept.expand_as(loss), reduction)
+
+
+def _class_vector(value, x: torch.Tensor, name: str) -> torch.Tensor | None:
+    """A per-class vector (length C = ``x.shape[1]``) shaped to broadcast along dim 1."""
+    if value is None:
+        return None
+    if x.dim() < 2:
+        raise ValueError(
+            f"{name} is per class along dim 1, but the inputs have shape {tuple(x.shape)}; "
+            "expected (N, C) or (N, C, d1, ...)"
+        )
+    return along_class_axis(check_class_vector(value, x.shape[1], name), x, name)
 
 
 class SigmoidFocalLoss(nn.Module):
-    """Module form of :func:`sigmoid_focal_loss`."""
+    """Module form of :func:`sigmoid_focal_loss`; ``weight`` and ``pos_weight`` are buffers."""
 
     def __init__(
-        self, gamma: float = 2.0, alpha: float | None = 0.25, reduction: str = "mean"
+        self,
+        alpha: float | None = 0.25,
+        gamma: float = 2.0,
+        reduction: str = "none",
+        *,
+        weight: torch.Tensor | Sequence[float] | None = None,
+        pos_weight: torch.Tensor | Sequence[float] | None = None,
+        ignore_index: float | None = None,
     ) -> None:
         super().__init__()
         check_reduction(reduction)
-        _check_sigmoid_params(gamma, alpha)
-        self.gamma, self.alpha, self.reduction = gamma, alpha, reduction
+        _check_params(alpha, gamma)
+        self.alpha, self.gamma, self.reduction = alpha, gamma, reduction
+        self.ignore_index = ignore_index
+        self.register_buffer("weight", check_class_vector(weight, None, "weight"))
+        self.register_buffer("pos_weight", check_class_vector(pos_weight, None, "pos_weight"))
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return sigmoid_focal_loss(logits, target, self.gamma, self.alpha, self.reduction)
+    def forward(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return sigmoid_focal_loss(
+            inputs,
+            targets,
+            self.alpha,
+            self.gamma,
+            self.reduction,
+            weight=self.weight,
+            pos_weight=self.pos_weight,
+            ignore_index=self.ignore_index,
+        )
 
     def extra_repr(self) -> str:
-        return f"gamma={self.gamma}, alpha={self.alpha}, reduction={self.reduction!r}"
+        return (
+            f"alpha={self.alpha}, gamma={self.gamma}, reduction={self.reduction!r}, "
+            f"ignore_index={self.ignore_index}"
+        )

@@ -1,0 +1,62 @@
+"""Worker for the two-process GlobalBatchMean test (tests/test_global_batch_mean.py).
+
+Lives outside the test module so the spawned processes import only torch and imbloss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+from imbloss.distributed import GlobalBatchMean
+from imbloss.losses import GHMCLoss, build_loss
+
+SPLIT = 13  # rank 0 takes rows [0, SPLIT), rank 1 the rest: uneven on purpose
+COUNTS = [200, 50, 9, 4]
+WEIGHT = [0.5, 2.0, 1.0, 3.0]
+
+
+def make_losses() -> dict:
+    """Losses whose mean divides by Σ w_y over kept positions, with a class weight and
+    ignored targets."""
+    return {
+        "ce": build_loss("ce", weight=WEIGHT, ignore_index=-1),
+        "focal": build_loss("cb_focal", class_counts=COUNTS, ignore_index=-1),
+        "ldam": build_loss("ldam", class_counts=COUNTS, weight=WEIGHT, ignore_index=-1),
+        "ghm": build_loss("ghm", weight=WEIGHT, momentum=0.0, ignore_index=-1),
+        "ghm_sigmoid": GHMCLoss(5, 0.0, use_sigmoid=True, weight=WEIGHT, ignore_index=-1),
+    }
+
+
+def make_batch(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(11)
+    logits = 3 * torch.randn(30, 4, generator=gen, dtype=torch.float64)
+    if name == "ghm_sigmoid":
+        target = (torch.rand(30, 4, generator=gen) < 0.3).double()
+        target[torch.rand(30, 4, generator=gen) < 0.2] = -1
+    else:
+        target = torch.randint(0, 4, (30,), generator=gen)
+        target[torch.rand(30, generator=gen) < 0.2] = -1
+    return logits, target
+
+
+def shard_rows(rank: int) -> slice:
+    return slice(0, SPLIT) if rank == 0 else slice(SPLIT, None)
+
+
+def run(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size
+    )
+    try:
+        out = {}
+        for name, loss_fn in make_losses().items():
+            logits, target = make_batch(name)
+            shard = logits[shard_rows(rank)].clone().requires_grad_()
+            loss, mean = GlobalBatchMean(loss_fn)(shard, target[shard_rows(rank)])
+            loss.backward()
+            out[name] = {"mean": mean.detach(), "grad": shard.grad}
+        torch.save(out, f"{out_dir}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
