@@ -15,8 +15,8 @@ Steps (paths relative to the repository root):
    injected ``# Parameters`` cell is folded into the notebook's own ``parameters`` cell,
    so the page shows one cell with the values the notebook ran with. ``--only 02,03``
    executes only the notebooks whose names start with those prefixes.
-2. Stage ``_config.yml``, ``_toc.yml``, ``_static/``, ``book/`` and the executed notebooks
-   under ``_build/source/``, appending one autodoc section per public module of
+2. Stage ``_config.yml``, ``_toc.yml``, ``_static/``, ``_ext/``, ``book/`` and the executed
+   notebooks under ``_build/source/``, appending one autodoc section per public module of
    ``imbloss`` to the staged ``book/api.md``. With ``--only``, a notebook that has no
    executed copy is staged unexecuted and the HTML is built without ``-W`` (its glued
    values are missing): a preview of some chapters, not a build to publish.
