@@ -1,6 +1,6 @@
 """Build the book: execute every notebook once with papermill, then build the HTML from the copies.
 
-    python scripts/build_book.py [--profile ci|full] [--reuse] [--no-html]
+    python scripts/build_book.py [--profile ci|full] [--reuse] [--no-html] [--only 02,03]
     python scripts/build_book.py --html-only        # rebuild _build/html from the executed copies
     python scripts/build_book.py --sync-urls        # rewrite Colab badges / install lines
     python scripts/build_book.py --strip            # clear outputs before committing
@@ -11,10 +11,15 @@ Steps (paths relative to the repository root):
    this interpreter, working directory ``notebooks/``, parameter ``PROFILE``) into
    ``_build/executed/<profile>/``. A failing cell stops the build (exit status 1); the
    partly executed copy is kept there to read the traceback. ``--reuse`` keeps copies that
-   are newer than their notebook and than every file of ``src/imbloss``.
-2. Stage ``_config.yml``, ``_toc.yml``, ``book/`` and the executed notebooks under
-   ``_build/source/``, appending one autodoc section per public module of ``imbloss`` to
-   the staged ``book/api.md``.
+   are newer than their notebook and than every file of ``src/imbloss``. Papermill's
+   injected ``# Parameters`` cell is folded into the notebook's own ``parameters`` cell,
+   so the page shows one cell with the values the notebook ran with. ``--only 02,03``
+   executes only the notebooks whose names start with those prefixes.
+2. Stage ``_config.yml``, ``_toc.yml``, ``_static/``, ``_ext/``, ``book/`` and the executed
+   notebooks under ``_build/source/``, appending one autodoc section per public module of
+   ``imbloss`` to the staged ``book/api.md``. With ``--only``, a notebook that has no
+   executed copy is staged unexecuted and the HTML is built without ``-W`` (its glued
+   values are missing): a preview of some chapters, not a build to publish.
 3. ``jupyter-book build _build/source --path-output . -W --keep-going --all`` into a fresh
    ``_build/html``: warnings are errors, so a broken reference, citation, glue key or
    docstring fails the build.
@@ -112,14 +117,54 @@ def is_fresh(executed: Path, source: Path) -> bool:
     )
 
 
-def execute(profile: str, reuse: bool) -> dict[str, float]:
-    """Run every notebook of the toc once; return seconds per notebook (0 when reused)."""
+def selected(notebooks: list[Path], only: list[str] | None) -> list[Path]:
+    """The notebooks whose file names start with one of the prefixes ``only`` (all if None)."""
+    if only is None:
+        return notebooks
+    unknown = [p for p in only if not any(nb.name.startswith(p) for nb in notebooks)]
+    if unknown:
+        names = [nb.name for nb in notebooks]
+        raise SystemExit(f"--only {','.join(unknown)}: no notebook starts with that; have {names}")
+    return [nb for nb in notebooks if any(nb.name.startswith(p) for p in only)]
+
+
+def fold_injected_parameters(path: Path) -> None:
+    """Fold papermill's ``injected-parameters`` cell of ``path`` into its ``parameters`` cell.
+
+    Every ``NAME = value`` line of the tagged cell whose NAME papermill injected gets the
+    injected value (its comments stay); the injected cell is removed. The rendered page
+    then shows one parameters cell with the values the notebook ran with.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    if not injected:
+        return
+    tagged = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values = dict(re.findall(r"^(\w+) = (.+)$", injected[0].source, re.M))
+    tagged.source = re.sub(
+        r"^(\w+) = (.+)$",
+        lambda m: f"{m[1]} = {values.get(m[1], m[2])}",
+        tagged.source,
+        flags=re.M,
+    )
+    nb.cells = [c for c in nb.cells if c not in injected]
+    nbformat.write(nb, path)
+
+
+def execute(profile: str, reuse: bool, only: list[str] | None = None) -> dict[str, float]:
+    """Run the notebooks of the toc (those of ``only``) once; return seconds per notebook
+    (0 when reused)."""
     import papermill
 
     out_dir = executed_dir(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    for nb in toc_notebooks():
+    timings_file = out_dir / "timings.json"
+    timings: dict[str, float] = (
+        json.loads(timings_file.read_text()) if only and timings_file.exists() else {}
+    )
+    for nb in selected(toc_notebooks(), only):
         out = out_dir / nb.name
         rel = nb.relative_to(ROOT).as_posix()
         if reuse and is_fresh(out, nb):
@@ -135,6 +180,8 @@ def execute(profile: str, reuse: bool) -> dict[str, float]:
                 kernel_name=KERNEL,
                 cwd=str(nb.parent),
                 progress_bar=False,
+                # a kernel without a terminal: tqdm's text bars stay off (no IProgress warning)
+                kernel_env=kernel_env(),
             )
         except papermill.PapermillExecutionError as exc:
             if out.exists():  # keep it to read, but never --reuse it
@@ -143,10 +190,20 @@ def execute(profile: str, reuse: bool) -> dict[str, float]:
                 f"[book] {rel} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
                 f"[book] the partly executed notebook is {out.relative_to(ROOT)}"
             ) from None
+        fold_injected_parameters(out)
         timings[rel] = round(time.perf_counter() - start, 1)
         print(f"[book] execute {rel}: {timings[rel]} s", flush=True)
-    (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
+    timings_file.write_text(json.dumps(timings, indent=1) + "\n")
     return timings
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment of the notebooks' kernels: this process's, with the package's
+    ``src/`` first on ``PYTHONPATH`` (the kernel imports this checkout's imbloss)."""
+    env = dict(os.environ)
+    src = str(ROOT / "src")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    return env
 
 
 def api_sections() -> str:
@@ -179,39 +236,51 @@ def api_sections() -> str:
     return "\n".join(blocks)
 
 
-def stage(profile: str) -> None:
-    """Copy the book's sources and the executed notebooks into ``_build/source``."""
+def stage(profile: str, allow_unexecuted: bool = False) -> list[str]:
+    """Copy the book's sources and the executed notebooks into ``_build/source``.
+
+    Returns the notebooks staged unexecuted (only with ``allow_unexecuted``; otherwise a
+    missing executed copy stops the build).
+    """
     if SOURCE.exists():
         shutil.rmtree(SOURCE)
     SOURCE.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(ROOT / name, SOURCE / name)
+    for folder in ("_static", "_ext"):  # the CSS, and the bibliography style extension
+        shutil.copytree(ROOT / folder, SOURCE / folder)
     shutil.copytree(ROOT / "book", SOURCE / "book")
     shutil.copytree(
         ROOT / "notebooks",
         SOURCE / "notebooks",
         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"),
     )
+    unexecuted = []
     for nb in toc_notebooks():
         executed = executed_dir(profile) / nb.name
         if not executed.exists():
             missing = executed.relative_to(ROOT)
-            raise SystemExit(f"[book] {missing} is missing: run without --html-only")
+            if not allow_unexecuted:
+                raise SystemExit(f"[book] {missing} is missing: run without --html-only")
+            unexecuted.append(nb.relative_to(ROOT).as_posix())
+            executed = nb
         shutil.copy2(executed, SOURCE / nb.relative_to(ROOT))
     api = SOURCE / "book" / "api.md"
     if api.exists():
         api.write_text(api.read_text(encoding="utf-8").rstrip() + "\n\n" + api_sections())
+    return unexecuted
 
 
-def build_html() -> float:
-    """Build ``_build/html`` from the staged sources; return seconds."""
+def build_html(strict: bool = True) -> float:
+    """Build ``_build/html`` from the staged sources; return seconds. ``strict``: warnings
+    are errors (``-W``)."""
     start = time.perf_counter()
     if HTML.exists():  # no stale pages from an earlier build
         shutil.rmtree(HTML)
     cmd = [
         sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
         "build", str(SOURCE), "--path-output", str(ROOT),
-        "--builder", "html", "-W", "--keep-going", "--all",
+        "--builder", "html", *(["-W"] if strict else []), "--keep-going", "--all",
     ]  # fmt: skip
     result = subprocess.run(cmd, cwd=ROOT)
     if result.returncode != 0:
@@ -292,6 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--html-only", action="store_true", help="build from executed copies")
     parser.add_argument("--sync-urls", action="store_true", help="rewrite badges, then stop")
     parser.add_argument("--strip", action="store_true", help="clear notebook outputs, then stop")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
+        help="execute only the notebooks starting with these comma-separated prefixes "
+        "(e.g. 02,03); the others keep their executed copy or are staged unexecuted",
+    )
     args = parser.parse_args(argv)
     if args.sync_urls or args.strip:
         if args.sync_urls:
@@ -305,10 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     profile = check_profile(args.profile)
     start = time.perf_counter()
     if not args.html_only:
-        execute(profile, reuse=args.reuse)
+        execute(profile, reuse=args.reuse, only=args.only)
     if not args.no_html:
-        stage(profile)
-        build_html()
+        unexecuted = stage(profile, allow_unexecuted=args.only is not None)
+        if unexecuted:
+            print(f"[book] staged unexecuted (no -W: a preview): {', '.join(unexecuted)}")
+        build_html(strict=not unexecuted)
     print(f"[book] done in {time.perf_counter() - start:.0f} s (PROFILE={profile})")
     return 0
 

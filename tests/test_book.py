@@ -20,6 +20,7 @@ import ast
 import importlib.util
 import math
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -78,6 +79,106 @@ def test_toc_resolves_and_notebooks_run_in_toc_order():
     assert notebooks == sorted(notebooks), "the experiment notebooks reuse earlier results"
 
 
+def test_only_selects_notebooks_by_prefix():
+    notebooks = build_book.toc_notebooks()
+    picked = build_book.selected(notebooks, ["02", "07"])
+    assert [nb.name for nb in picked] == ["02_accuracy_paradox.ipynb", "07_class_level.ipynb"]
+    assert build_book.selected(notebooks, None) == notebooks
+    with pytest.raises(SystemExit, match="no notebook starts with that"):
+        build_book.selected(notebooks, ["99"])
+
+
+def test_papermill_parameters_fold_into_the_tagged_cell(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    tagged = nbformat.v4.new_code_cell('# the profile\nPROFILE = "ci"\nEPOCHS = None')
+    tagged.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell('# Parameters\nPROFILE = "full"\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [tagged, injected, nbformat.v4.new_code_cell("x = 1")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    build_book.fold_injected_parameters(path)
+    cells = nbformat.read(path, as_version=4).cells
+    assert [c.source for c in cells] == ['# the profile\nPROFILE = "full"\nEPOCHS = None', "x = 1"]
+
+
+def test_table_prints_what_a_reader_should_see():
+    import pandas as pd
+
+    from imbloss.book import MISSING, table
+
+    frame = pd.DataFrame(
+        {"macro-F1": [0.4791, np.nan], "wins": [3.0, 0.0], "n": [1399, 11], "share": [0.519, 0.1]},
+        index=pd.Index(["ce", "focal"], name="loss"),
+    )
+    frame.columns.name = "metric"  # would be a second header row in pandas' HTML
+    t = table(frame, percent=["share"])
+    assert t.header == ["loss", "macro-F1", "wins", "n", "share"]
+    assert t.rows == [
+        ["ce", "0.479", "3", "1,399", "51.9 %"],
+        ["focal", MISSING, "0", "11", "10.0 %"],
+    ]
+    html = t._repr_html_()
+    assert html.count("<tr>") == 3 and "NaN" not in html and "3.0" not in html
+    assert html.startswith('<div class="imbloss-table">')  # scrolls in its own box (CSS)
+    assert "NaN" not in repr(t) and repr(t).splitlines()[0].split() == t.header
+    assert table(frame, index=False).header == ["macro-F1", "wins", "n", "share"]
+    with pytest.raises(ValueError, match="percent columns"):
+        table(frame, percent=["recall"])
+
+
+def test_readers_install_line_is_the_configured_repository():
+    import yaml
+
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+    line = f'pip install "imbloss[plots] @ git+{url}"'
+    for name in ("book/intro.md", "README.md"):
+        assert line in (ROOT / name).read_text(encoding="utf-8"), f"{name} lacks {line!r}"
+
+
+def test_try_this_exercises_say_what_the_reader_will_see():
+    """The expected outcomes that the chapters' "Try this" sections promise."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    # chapter 2: B with 30, then 40 false alarms, against A (always positive)
+    y = np.array([0] * 95 + [1] * 5)
+    a = np.zeros_like(y)
+    f1_a = f1_score(y, a, average="macro", zero_division=0)
+    for alarms, acc, bacc, f1 in ((30, 0.69, 0.74, 0.51), (40, 0.59, 0.69, 0.45)):
+        b = y.copy()
+        b[:alarms], b[95] = 1, 0
+        assert accuracy_score(y, b) == approx(acc, abs=0.005)
+        assert balanced_accuracy_score(y, b) == approx(bacc, abs=0.005) and bacc > 0.5
+        assert f1_score(y, b, average="macro") == approx(f1, abs=0.005)
+    assert f1_a == approx(0.487, abs=0.001) and 0.45 < f1_a < 0.51  # ranks flip at 40
+    # chapter 3: hard examples with a total error of 1 instead of 2
+    assert 0.95 / (0.95 + 1.0) == approx(0.487, abs=0.001) and (1 - 0.8) / 0.01 == approx(20)
+
+    def focal_share(gamma, p_easy=0.99, p_hard=0.6):  # |dFL/dz_t| = (1-p) phi(p)
+        size = lambda p: (1 - p) ** gamma * (1 - p - gamma * p * math.log(p))  # noqa: E731
+        return 95 * size(p_easy) / (95 * size(p_easy) + 5 * size(p_hard))
+
+    assert focal_share(0.5) == approx(0.08, abs=0.005)
+    assert focal_share(5.0) == approx(6e-9, rel=0.1)
+    # chapter 4: the range of p_t where focal (through the factor) pulls harder than CE
+    p = np.linspace(0.001, 0.999, 999)
+
+    def phi(p, gamma):
+        return (1 - p) ** gamma - gamma * p * (1 - p) ** (gamma - 1) * np.log(p)
+
+    assert p[phi(p, 1.0) > 1].max() == approx(0.37, abs=0.005)
+    assert p[phi(p, 5.0) > 1].max() == approx(0.20, abs=0.005)
+    # chapter 6: with slope 0.2 the smallest width exceeds the post's 0.1 e
+    sigma_min = 0.5 / math.sqrt(2 * math.log(5))
+    assert sigma_min == approx(0.28, abs=0.005) and sigma_min > 0.1 * math.e
+    # chapter 7: the learned threshold (1 - tau) log(19) / 2, and 5 % of the Russian names
+    for tau, threshold in ((0.5, 0.74), (2.0, -1.47)):
+        assert (1 - tau) * 0.5 * math.log(19) == approx(threshold, abs=0.005)
+    assert 11 / (11 + 0.05 * 1399) == approx(0.14, abs=0.005)
+
+
 # --- slow: executed notebooks ----------------------------------------------------------------
 
 
@@ -100,15 +201,25 @@ def read_glue(path: Path) -> dict:
     return values
 
 
+class _Executed(dict):
+    """``executed[stem]``: the executed copy of ``notebooks/<stem>.ipynb``, executed first
+    (alone, with ``--only``) when it is missing or older than its sources, so a test runs
+    only the notebooks it reads."""
+
+    def __missing__(self, stem: str) -> Path:
+        nb = ROOT / "notebooks" / f"{stem}.ipynb"
+        out = build_book.executed_dir(PROFILE) / nb.name
+        if not build_book.is_fresh(out, nb):
+            script = str(ROOT / "scripts" / "build_book.py")
+            cmd = [sys.executable, script, "--profile", PROFILE, "--reuse", "--no-html"]
+            subprocess.run([*cmd, "--only", stem], cwd=ROOT, check=True)
+        self[stem] = out
+        return out
+
+
 @pytest.fixture(scope="session")
 def executed() -> dict[str, Path]:
-    notebooks = build_book.toc_notebooks()
-    out_dir = build_book.executed_dir(PROFILE)
-    if not all(build_book.is_fresh(out_dir / nb.name, nb) for nb in notebooks):
-        script = str(ROOT / "scripts" / "build_book.py")
-        cmd = [sys.executable, script, "--profile", PROFILE, "--reuse", "--no-html"]
-        subprocess.run(cmd, cwd=ROOT, check=True)
-    return {nb.stem: out_dir / nb.name for nb in notebooks}
+    return _Executed()
 
 
 @pytest.fixture(scope="session")
@@ -216,13 +327,24 @@ def test_gaussian_weight_numbers(glued):
 @pytest.mark.slow
 def test_class_level_numbers(glued):
     g = glued("07_class_level")
-    n_max, n_min, n = 9408, 73, 20074  # Russian ... Vietnamese, the tutorial's files
-    assert (g["names_n_total"], g["names_n_classes"]) == (n, 18)
-    assert (g["names_largest"], g["names_n_largest"]) == ("Russian", n_max)
-    assert (g["names_smallest"], g["names_n_smallest"]) == ("Vietnamese", n_min)
-    assert g["names_ratio"] == approx(n_max / n_min)
+    # the files (the tutorial's 18 text files) ...
+    assert (g["files_n_lines"], g["files_n_distinct"]) == (20074, 20074 - 2059)
+    assert (g["files_n_arabic"], g["files_n_arabic_distinct"]) == (2000, 108)
+    # ... and what the model learns from: the training part of the de-duplicated split
+    n_max, n_min, n = g["names_n_largest"], g["names_n_smallest"], g["names_n_total"]
+    assert g["names_n_classes"] == 18 and n < g["files_n_distinct"] * 0.75
+    assert (g["names_largest"], g["names_smallest"]) == ("Russian", "Vietnamese")
+    assert g["names_ratio"] == approx(n_max / n_min) and g["names_ratio"] > g["files_ratio"]
     assert g["names_majority_acc"] == approx(n_max / n)
     assert g["names_majority_bacc"] == approx(1 / 18)
+    # the head class of chapter 3 is this Russian share of the training names
+    assert glued("03_gradient_imbalance")["run_head_data_share"] == approx(n_max / n)
+    # the bridge: moving a share q of the largest test class to the smallest
+    big, small, q = g["names_test_largest"], g["names_test_smallest"], g["bridge_q"]
+    assert (big, small, q) == (1399, 11, 0.01)
+    assert g["bridge_false_alarms"] == approx(q * big) and g["bridge_false_alarms"] > small
+    assert g["bridge_best_precision"] == approx(small / (small + q * big))
+    assert g["bridge_best_precision"] < 0.5 and g["bridge_q_half"] == approx(small / big)
     assert g["invfreq_ratio"] == approx(n_max / n_min, rel=1e-6)  # float32 weights
     for beta, key in ((0.9, "9"), (0.99, "99"), (0.999, "999"), (0.9999, "9999")):
         effective = lambda k: (1 - beta**k) / (1 - beta)  # noqa: E731, B023
@@ -252,6 +374,8 @@ def _html_is_fresh() -> bool:
 @pytest.fixture(scope="session")
 def html(executed) -> Path:
     if not _html_is_fresh():
+        for nb in build_book.toc_notebooks():
+            executed[nb.stem]  # noqa: B018 - executes a stale notebook
         script = str(ROOT / "scripts" / "build_book.py")
         cmd = [sys.executable, script, "--profile", PROFILE, "--html-only"]
         subprocess.run(cmd, cwd=ROOT, check=True)
@@ -499,3 +623,130 @@ def test_practical_guide(glued):
         assert g["sens_logit_adjusted_range"] > g[f"sens_{other}_range"]
     assert g["sens_focal_range"] < 2 * g["sens_seed_std_median"] + 0.02
     assert "focal" in g["guide_positive_everywhere"].split(", ")
+
+
+# --- slow: clean notebook pages and readable HTML ----------------------------------------------
+#
+# Chapters 8-10 are being rewritten for issue 10 by their owner; until then their checks
+# are expected to fail (xfail, not strict). Remove a stem from LEAD_PENDING when its
+# notebook and chapter pass.
+
+LEAD_PENDING = {"08_experiment", "09_imbalance_ratio", "10_practical_guide"}
+STEMS = [nb.stem for nb in build_book.toc_notebooks()]
+BUILD_PATH_MARKS = (str(ROOT), "site-packages", "/tmp/", "/home/", "Warning:", "Traceback")
+RAW_LATEX = re.compile(r"\$[^$\n]*\\[A-Za-z]+|\\(gamma|tau|beta|sigma|frac)\b")
+
+
+def _stems(stems):
+    return [
+        pytest.param(s, marks=pytest.mark.xfail(reason="issue 10: chapter being rewritten"))
+        if s.rsplit("/", 1)[-1] in LEAD_PENDING
+        else s
+        for s in stems
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", _stems(STEMS))
+def test_executed_notebook_pages_are_clean(executed, stem):
+    """What the notebook page shows: no warnings or build paths, one parameters cell,
+    no stray values, no raw LaTeX in printed text, alt text on every figure."""
+    import nbformat
+
+    nb = nbformat.read(executed[stem], as_version=4)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    assert not any("injected-parameters" in t for t in tags), "papermill's cell is on the page"
+    assert sum("parameters" in t for t in tags) == 1
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "stream":
+                text = out.get("text", "")
+                if out.get("name") == "stderr":
+                    problems.append(f"cell {i}: stderr {text[:200]!r}")
+                if RAW_LATEX.search(text):
+                    problems.append(f"cell {i}: raw LaTeX in printed text {text[:200]!r}")
+            elif kind == "error":
+                problems.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
+            else:
+                data = out.get("data", {})
+                if kind == "execute_result" and set(data) == {"text/plain"}:
+                    problems.append(f"cell {i}: stray value {data['text/plain'][:80]!r}")
+                if "image/png" in data and not out.get("metadata", {}).get("imbloss"):
+                    problems.append(f"cell {i}: a figure without alt text (use glue_figure)")
+                text = " ".join(str(v) for k, v in data.items() if k.startswith("text/"))
+            if kind == "stream":
+                text = out.get("text", "")
+            marks = [m for m in BUILD_PATH_MARKS if m in text]
+            if marks:
+                problems.append(f"cell {i}: {marks} in {text[:200]!r}")
+    assert not problems, f"{stem}:\n" + "\n".join(problems)
+
+
+class _Page(HTMLParser):
+    """The article of a page: its images, its tables' header rows and its text."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # inside <article>
+        self.images: list[dict] = []
+        self.head_rows: list[int] = []
+        self.text: list[str] = []
+        self.cells: list[str] = []  # the text of every table cell
+        self._in_thead = False
+        self._in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "article":
+            self.depth += 1
+        if not self.depth:
+            return
+        if tag == "img":
+            self.images.append(attrs)
+        elif tag == "thead":
+            self._in_thead = True
+            self.head_rows.append(0)
+        elif tag == "tr" and self._in_thead:
+            self.head_rows[-1] += 1
+        elif tag in ("td", "th"):
+            self._in_cell = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "article":
+            self.depth -= 1
+        elif tag == "thead":
+            self._in_thead = False
+        elif tag in ("td", "th"):
+            self._in_cell = False
+
+    def handle_data(self, data):
+        if self.depth:
+            self.text.append(data)
+            if self._in_cell:
+                self.cells[-1] += data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "page",
+    _stems([f.relative_to(ROOT).with_suffix("").as_posix() for f in build_book.toc_files()]),
+)
+def test_pages_show_no_build_paths_or_pandas_artefacts(html, page):
+    path = html / f"{page}.html"
+    parsed = _Page()
+    parsed.feed(path.read_text(encoding="utf-8"))
+    text = " ".join(parsed.text)
+    problems = [
+        f"{m!r} in the text" for m in (str(ROOT), "site-packages", "TqdmWarning") if m in text
+    ]
+    problems += [f"table cell {c.strip()!r}" for c in parsed.cells if c.strip() in ("NaN", "nan")]
+    problems += [f"a table with {n} header rows" for n in parsed.head_rows if n > 1]
+    for img in parsed.images:
+        src, alt = img.get("src", ""), (img.get("alt") or "").strip()
+        name = src.rsplit("/", 1)[-1]
+        if not alt or alt == src or alt.endswith((".png", ".svg", ".jpg")) or "_images/" in alt:
+            problems.append(f"image {name} has no real alt text: {alt!r}")
+    assert not problems, f"{page}:\n" + "\n".join(problems)

@@ -15,3 +15,105 @@ def test_figures_without_matplotlib_name_the_extra(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(ImportError, match=r'pip install "imbloss\[plots\]"'):
         plots.bin_histograms({"a": [1, 2]}, [0, 0.5, 1])
+
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+from imbloss.losses import LOSSES  # noqa: E402
+
+CONDITIONS = (*LOSSES, "gw_blog", "ldam_drw")  # the experiment's condition names
+
+
+def test_every_condition_has_one_fixed_colour_blind_safe_style():
+    styles = {name: plots.loss_style(name) for name in CONDITIONS}
+    palette = set(plots.OKABE_ITO.values())
+    assert all(s["color"] in palette for s in styles.values())
+    # gw_blog is gw_seed renamed: the same condition, the same style; all others differ
+    assert styles["gw_blog"] == styles["gw_seed"]
+    pairs = [(s["color"], s["marker"]) for n, s in styles.items() if n != "gw_blog"]
+    assert len(set(pairs)) == len(pairs), "two conditions would look the same"
+    # a family shares its colour: the variant differs by marker and line
+    assert styles["focal"]["color"] == styles["cb_focal"]["color"]
+    assert styles["ldam"]["color"] == styles["ldam_drw"]["color"]
+    assert styles["ce"]["color"] == plots.OKABE_ITO["black"]
+
+
+def test_labels_take_the_style_of_their_loss():
+    assert plots.loss_style("focal(gamma=2.0)") == plots.loss_style("focal")
+    assert plots.loss_style("logit_adjusted(tau=1.0)") == plots.loss_style("logit_adjusted")
+    post = plots.loss_style("ce + post-hoc τ")
+    assert post["color"] == plots.loss_style("ce")["color"]
+    assert (post["marker"], post["linestyle"]) == ("x", ":")
+    assert plots.loss_name("ldam_drw(max_margin=0.5) + post-hoc τ") == "ldam_drw"
+    assert plots.is_post_hoc("focal + post-hoc τ") and not plots.is_post_hoc("focal")
+    with pytest.raises(ValueError, match=r"known losses: \["):
+        plots.loss_style("hinge")
+
+
+def test_book_style_draws_at_twice_the_density_in_okabe_ito_colours():
+    import matplotlib.pyplot as plt
+
+    plots.use_book_style()
+    assert plt.rcParams["savefig.dpi"] == 2 * plt.rcParams["figure.dpi"]
+    cycle = [to_hex(c["color"]).upper() for c in plt.rcParams["axes.prop_cycle"]]
+    assert cycle == [c.upper() for c in plots.OKABE_ITO.values()]
+
+
+def test_mean_curves_colour_each_loss_as_everywhere_else():
+    import matplotlib.pyplot as plt
+
+    frame = pd.DataFrame(
+        {
+            "label": ["ce", "ce", "focal(gamma=2.0)", "focal(gamma=2.0)"],
+            "epoch": [1, 2, 1, 2],
+            "share": [0.1, 0.2, 0.0, 0.01],
+        }  # fmt: skip
+    )
+    fig = plots.mean_curves(frame, "epoch", "share", direct_labels=True)
+    colors = [to_hex(line.get_color()) for line in fig.axes[0].get_lines()]
+    assert colors == [to_hex(plots.loss_style(k)["color"]) for k in ("ce", "focal")]
+    assert [t.get_text() for t in fig.axes[0].texts] == ["focal(gamma=2.0)", "ce"]  # by end y
+    plt.close(fig)
+
+
+def test_paired_delta_shows_every_seed_and_the_mean():
+    import matplotlib.pyplot as plt
+
+    rows = [("focal", s, d) for s, d in enumerate([0.01, 0.02, 0.03])]
+    rows += [("logit_adjusted(tau=1.0)", s, d) for s, d in enumerate([-0.02, -0.01, 0.0])]
+    frame = pd.DataFrame(rows, columns=["label", "seed", "diff"])
+    fig = plots.paired_delta(frame)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["focal", "logit_adjusted(tau=1.0)"]
+    dots = [c for c in ax.collections if c.get_offsets().shape[0] == 3]
+    assert len(dots) == 2  # one dot per seed, per loss
+    assert np.allclose(sorted(dots[0].get_offsets()[:, 0]), [0.01, 0.02, 0.03])
+    means = [bars.lines[0].get_xdata()[0] for bars in ax.containers]  # the errorbar markers
+    assert np.allclose(means, [0.02, -0.01])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="lacks the columns"):
+        plots.paired_delta(frame.drop(columns="seed"))
+
+
+def test_confusion_difference_is_the_row_normalised_difference():
+    import matplotlib.pyplot as plt
+
+    names = ["Russian", "English", "Vietnamese"]
+    ce = pd.DataFrame([[90, 10, 0], [5, 45, 0], [2, 0, 2]], index=names, columns=names)
+    la = pd.DataFrame([[80, 10, 10], [5, 40, 5], [0, 0, 4]], index=names, columns=names)
+    fig = plots.confusion_difference(la, ce, title="logit adjustment − CE")
+    shown = fig.axes[0].collections[0].get_array().reshape(3, 3)
+    expected = 100 * (la.div(la.sum(axis=1), axis=0) - ce.div(ce.sum(axis=1), axis=0)).to_numpy()
+    assert np.allclose(shown, expected)
+    assert shown[2, 2] == pytest.approx(50) and shown[0, 2] == pytest.approx(10)
+    plt.close(fig)
+    big = plots.confusion_heatmap(ce)
+    assert big.get_size_inches()[1] >= 0.42 * 3 + 1.6 - 1e-9  # sized by the class count
+    plt.close(big)
+    with pytest.raises(ValueError, match="same classes"):
+        plots.confusion_difference(la, ce.iloc[::-1, ::-1])

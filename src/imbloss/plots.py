@@ -12,20 +12,187 @@ Frames (pandas only, no plotting library needed):
   another.
 * :func:`selected_labels`: per loss, the setting with the best validation score.
 
-Figures (matplotlib and seaborn, the ``plots`` extra): :func:`confusion_heatmaps`,
+One style for every figure of the book:
+
+* :func:`loss_style`: the fixed colour, marker and line style of a loss, from its
+  name or its label (``"focal(gamma=2.0)"``, ``"ce + post-hoc τ"``), on the
+  colour-blind-safe Okabe–Ito palette (:data:`OKABE_ITO`); a loss keeps its colour in
+  every figure.
+* :func:`use_book_style`: the book's matplotlib settings and figures at twice the
+  screen density (``"retina"`` PNGs in a notebook, 200 dpi when saved).
+
+Figures (matplotlib and seaborn, the ``plots`` extra): :func:`confusion_heatmap`,
+:func:`confusion_difference`, :func:`confusion_heatmaps`, :func:`paired_delta`,
 :func:`recall_vs_frequency`, :func:`mean_curves` and :func:`bin_histograms`. Each
 draws on axes it is given or creates, and returns the figure; the caller glues and
-closes it.
+closes it. Without matplotlib and seaborn they raise an ImportError that names
+``pip install "imbloss[plots]"``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from imbloss.runs import RunResult, loss_label
+
+# --- one style: a fixed colour and marker per loss -------------------------------------------
+
+#: The Okabe–Ito palette (Okabe & Ito 2008), distinguishable with every common form of
+#: colour blindness. Yellow is left out: it is unreadable as a thin line on white.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "grey": "#999999",
+}
+
+_C = OKABE_ITO
+#: Colour, marker and line style of every loss of the experiment, by name: one colour
+#: per family (cross-entropy, class weights, focal, GW, GHM-C, logit adjustment,
+#: LDAM), a second marker and a dashed line for the family's variant.
+LOSS_STYLES: dict[str, dict[str, str]] = {
+    "ce": {"color": _C["black"], "marker": "o", "linestyle": "-"},
+    "weighted_ce": {"color": _C["sky blue"], "marker": "s", "linestyle": "-"},
+    "cb_ce": {"color": _C["sky blue"], "marker": "D", "linestyle": "--"},
+    "focal": {"color": _C["vermillion"], "marker": "^", "linestyle": "-"},
+    "cb_focal": {"color": _C["vermillion"], "marker": "v", "linestyle": "--"},
+    "gw": {"color": _C["reddish purple"], "marker": "P", "linestyle": "-"},
+    "gw_seed": {"color": _C["reddish purple"], "marker": "X", "linestyle": "--"},
+    "gw_blog": {"color": _C["reddish purple"], "marker": "X", "linestyle": "--"},
+    "ghm": {"color": _C["orange"], "marker": "h", "linestyle": "-"},
+    "logit_adjusted": {"color": _C["blue"], "marker": "<", "linestyle": "-"},
+    "balanced_softmax": {"color": _C["blue"], "marker": ">", "linestyle": "--"},
+    "ldam": {"color": _C["bluish green"], "marker": "d", "linestyle": "-"},
+    "ldam_drw": {"color": _C["bluish green"], "marker": "*", "linestyle": "--"},
+}
+
+#: How a post-hoc adjusted row is labelled: ``"<loss label> + post-hoc τ"``. It takes its
+#: loss's colour with the marker and line below.
+POST_HOC_SUFFIX = " + post-hoc τ"
+POST_HOC_STYLE = {"marker": "x", "linestyle": ":"}
+
+_PARAMS_RE = re.compile(r"\(.*\)$")
+
+
+def loss_name(label: str) -> str:
+    """The loss of a label: ``"focal(gamma=2.0)"`` and ``"focal + post-hoc τ"`` give
+    ``"focal"``. Raises ValueError, naming the known losses, for any other name."""
+    if not isinstance(label, str):
+        raise ValueError(f"a loss label must be a string; got {label!r}")
+    name = label.strip()
+    if name.endswith(POST_HOC_SUFFIX.strip()):
+        name = name[: -len(POST_HOC_SUFFIX.strip())].rstrip(" +")
+    name = _PARAMS_RE.sub("", name).strip()
+    if name not in LOSS_STYLES:
+        raise ValueError(
+            f"no style for the loss of label {label!r} (read as {name!r}); "
+            f"known losses: {sorted(LOSS_STYLES)}"
+        )
+    return name
+
+
+def is_post_hoc(label: str) -> bool:
+    """True for a label ``"<loss> + post-hoc τ"``."""
+    return isinstance(label, str) and label.strip().endswith(POST_HOC_SUFFIX.strip())
+
+
+def loss_style(label: str) -> dict[str, str]:
+    """``{"color", "marker", "linestyle"}`` of a loss name or label, for ``ax.plot(**...)``.
+
+    Parameter suffixes (``"focal(gamma=2.0)"``) are ignored, so every setting of a loss
+    shares its colour; a post-hoc row (``"ce + post-hoc τ"``) keeps its loss's colour
+    with the marker ``"x"`` and a dotted line.
+    """
+    style = dict(LOSS_STYLES[loss_name(label)])
+    if is_post_hoc(label):
+        style.update(POST_HOC_STYLE)
+    return style
+
+
+def _style_or_cycle(key, i: int) -> dict[str, str]:
+    """:func:`loss_style` of ``key`` if it names a loss, else the i-th palette colour."""
+    try:
+        return loss_style(key)
+    except ValueError:
+        colors = list(OKABE_ITO.values())
+        return {"color": colors[i % len(colors)], "marker": "o", "linestyle": "-"}
+
+
+#: The book's matplotlib settings (see :func:`use_book_style`).
+BOOK_RC = {
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": None,  # filled in by use_book_style: the Okabe-Ito colours
+}
+
+
+def use_book_style() -> None:
+    """Apply :data:`BOOK_RC` and, inside IPython, show figures as 2x ("retina") PNGs.
+
+    A retina PNG has twice the pixels of its displayed size, and its displayed width is
+    stored with it, so the figure stays sharp on high-density screens and phones at the
+    size it was drawn.
+    """
+    plt, _ = _plotting()
+    from cycler import cycler
+
+    rc = dict(BOOK_RC, **{"axes.prop_cycle": cycler(color=list(OKABE_ITO.values()))})
+    plt.rcParams.update(rc)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with matplotlib-inline
+        return
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+
+
+def label_line_ends(ax, lines: Mapping[str, tuple[float, float]], *, min_gap: float = 0.05):
+    """Write each label at the right end of its line, nudged apart vertically.
+
+    ``lines`` maps a label to the ``(x, y)`` of its last point; labels closer than
+    ``min_gap`` (a share of the y range) are moved apart so that none overlaps, and each
+    takes its loss's colour where the label names a loss.
+    """
+    if not lines:
+        return
+    low, high = ax.get_ylim()
+    gap = min_gap * (high - low)
+    items = sorted(lines.items(), key=lambda kv: kv[1][1])
+    placed: list[float] = []
+    for _, (_, y) in items:
+        placed.append(y if not placed else max(y, placed[-1] + gap))
+    for i, ((label, (x, _)), y_text) in enumerate(zip(items, placed)):
+        ax.annotate(
+            label,
+            (x, y_text),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+            color=_style_or_cycle(label, i)["color"],
+            annotation_clip=False,
+        )
 
 
 def _results(results: Sequence[RunResult] | RunResult) -> list[RunResult]:
@@ -258,20 +425,28 @@ def recall_vs_frequency(per_class: pd.DataFrame, labels: Sequence[str] | None = 
             count=("train_count", "mean"), recall=("recall", "mean"), std=("recall", "std")
         )
         spread = 1 + 0.035 * (i - (len(labels) - 1) / 2)
+        style = _style_or_cycle(label, i)
         ax.errorbar(
             stats["count"] * spread,
             stats["recall"],
             yerr=stats["std"].fillna(0),
-            fmt="o",
-            ms=3.5,
+            fmt=style["marker"],
+            ms=4.5,
             lw=0.8,
             capsize=1.5,
-            color=f"C{i}",
+            color=style["color"],
             label=label,
         )
         slope, intercept = np.polyfit(np.log10(stats["count"]), stats["recall"], 1)
         x = np.array([stats["count"].min(), stats["count"].max()])
-        ax.plot(x, intercept + slope * np.log10(x), color=f"C{i}", lw=1.2, alpha=0.8)
+        ax.plot(
+            x,
+            intercept + slope * np.log10(x),
+            color=style["color"],
+            ls=style["linestyle"],
+            lw=1.2,
+            alpha=0.8,
+        )
     ax.set(xscale="log", xlabel="training examples of the class", ylabel="test recall")
     ax.set_ylim(-0.03, 1.03)
     ax.legend(fontsize=8, ncol=2)
@@ -288,41 +463,52 @@ def mean_curves(
     order: Sequence[str] | None = None,
     highlight: Sequence[str] = (),
     band: bool = True,
+    direct_labels: bool = False,
     ax=None,
 ):
     """``y`` against ``x``, one line per ``hue`` value: the mean over rows (seeds), with a
     band of ± one standard deviation. Lines named in ``highlight`` are drawn thicker, the
-    others thin and light; ``order`` picks and orders the lines (default: all)."""
+    others thin and light; ``order`` picks and orders the lines (default: all). A line
+    whose key names a loss takes :func:`loss_style`. With ``direct_labels`` the strong
+    lines are labelled at their right end (:func:`label_line_ends`) instead of in a
+    legend."""
     fig, ax = _axes(ax)
     order = list(order) if order is not None else list(dict.fromkeys(frame[hue]))
+    ends = {}
     for i, key in enumerate(order):
         rows = frame[frame[hue] == key]
         if rows.empty:
             raise ValueError(f"no rows with {hue}={key!r}")
         stats = rows.groupby(x)[y].agg(["mean", "std"]).sort_index()
         strong = not highlight or key in highlight
+        style = _style_or_cycle(key, i)
         ax.plot(
             stats.index,
             stats["mean"],
-            marker="o" if len(stats) < 12 else None,
-            ms=3,
+            marker=style["marker"] if len(stats) < 12 else None,
+            ms=4,
             lw=2 if strong else 1,
             alpha=1 if strong else 0.45,
-            color=f"C{i % 10}",
-            ls="-" if i < 10 else "--",
+            color=style["color"],
+            ls=style["linestyle"],
             label=key,
         )
+        if strong:
+            ends[key] = (stats.index[-1], stats["mean"].iloc[-1])
         if band and strong:
             ax.fill_between(
                 stats.index,
                 stats["mean"] - stats["std"].fillna(0),
                 stats["mean"] + stats["std"].fillna(0),
-                color=f"C{i % 10}",
+                color=style["color"],
                 alpha=0.15,
                 lw=0,
             )
     ax.set(xlabel=x, ylabel=y)
-    ax.legend(fontsize=7, ncol=2)
+    if direct_labels:
+        label_line_ends(ax, ends)
+    else:
+        ax.legend(fontsize=8, ncol=2)
     return fig
 
 
@@ -331,12 +517,182 @@ def bin_histograms(counts: Mapping[str, Sequence[float]], edges: Sequence[float]
     shares of their total, on a log scale."""
     fig, ax = _axes(ax)
     edges = np.asarray(edges, dtype=float)
+    colors = list(OKABE_ITO.values())[1:]  # no black: these are not losses
     for i, (key, values) in enumerate(counts.items()):
         values = np.asarray(values, dtype=float)
         if len(values) != len(edges) - 1:
             raise ValueError(f"{key!r}: {len(values)} counts for {len(edges) - 1} bins")
         share = values / values.sum()
-        ax.stairs(np.where(share > 0, share, np.nan), edges, lw=1.8, color=f"C{i}", label=key)
+        color = colors[i % len(colors)]
+        ax.stairs(np.where(share > 0, share, np.nan), edges, lw=1.8, color=color, label=key)
     ax.set(yscale="log", xlabel="$g = 1 - p_t$", ylabel="share of the examples")
     ax.legend(fontsize=8)
+    return fig
+
+
+def _normalized_block(confusion: pd.DataFrame, classes: Sequence[str] | None) -> pd.DataFrame:
+    normalized = _row_normalized(confusion)
+    keep = list(classes) if classes is not None else list(normalized.index)
+    missing = [c for c in keep if c not in normalized.index]
+    if missing:
+        raise ValueError(f"classes {missing} are not in the matrix; it has {list(confusion.index)}")
+    return normalized.loc[keep, keep]
+
+
+def _draw_matrix(matrix: pd.DataFrame, ax, cell_inches: float, title: str | None, **heatmap):
+    """A square seaborn heatmap of ``matrix`` with the book's labels; returns the figure.
+
+    Without ``ax`` the figure is sized by the class count, ``cell_inches`` per cell.
+    """
+    plt, sns = _plotting()
+    if ax is None:
+        side = max(3.0, cell_inches * len(matrix) + 1.6)
+        fig, ax = plt.subplots(figsize=(side + 1.0, side))
+    else:
+        fig = ax.figure
+    sns.heatmap(
+        matrix,
+        ax=ax,
+        annot_kws={"size": 8},
+        square=True,
+        linewidths=0.5,
+        linecolor="white",
+        **heatmap,
+    )
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.tick_params(axis="x", labelrotation=45)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_heatmap(
+    confusion: pd.DataFrame,
+    *,
+    title: str | None = None,
+    classes: Sequence[str] | None = None,
+    annotate: bool = True,
+    cell_inches: float = 0.42,
+    ax=None,
+):
+    """One row-normalised confusion matrix, drawn large enough to read every label.
+
+    ``confusion`` is a labelled matrix (:func:`pooled_confusion`); each row is divided by
+    its total over all classes before ``classes`` (a subset, in that order) is cut out,
+    so a cell is the share of its true class predicted as its column. Cells are
+    annotated as percentages (``annotate``); each cell is ``cell_inches`` wide, so an
+    18-class matrix is about 9 inches on a side.
+    """
+    return _draw_matrix(
+        _normalized_block(confusion, classes) * 100,
+        ax,
+        cell_inches,
+        title,
+        vmin=0,
+        vmax=100,
+        cmap="Blues",
+        annot=annotate,
+        fmt=".0f",
+        cbar_kws={"label": "% of the true class", "shrink": 0.7},
+    )
+
+
+def confusion_difference(
+    confusion: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    title: str | None = None,
+    classes: Sequence[str] | None = None,
+    annotate: bool = True,
+    cell_inches: float = 0.42,
+    ax=None,
+):
+    """The row-normalised ``confusion`` minus the row-normalised ``reference`` (e.g. a
+    loss minus cross-entropy), in percentage points, on a diverging scale centred at 0.
+
+    A positive diagonal cell is recall gained; a positive off-diagonal cell is a
+    confusion the loss makes more often than the reference. Both matrices must have the
+    same classes in the same order. Annotations show cells of at least 1 point.
+    """
+    if list(confusion.index) != list(reference.index):
+        raise ValueError("confusion and reference must have the same classes in the same order")
+    diff = (_normalized_block(confusion, classes) - _normalized_block(reference, classes)) * 100
+    limit = max(1.0, float(np.abs(diff.to_numpy()).max()))
+    labels = diff.map(lambda v: f"{v:+.0f}" if abs(v) >= 1 else "") if annotate else False
+    return _draw_matrix(
+        diff,
+        ax,
+        cell_inches,
+        title,
+        vmin=-limit,
+        vmax=limit,
+        center=0,
+        cmap="RdBu_r",
+        annot=labels,
+        fmt="",
+        cbar_kws={"label": "difference, percentage points", "shrink": 0.7},
+    )
+
+
+def paired_delta(
+    frame: pd.DataFrame,
+    *,
+    order: Sequence[str] | None = None,
+    xlabel: str = "macro-F1 minus cross-entropy (same seed)",
+    ax=None,
+):
+    """The paired difference of every loss to a reference, one row per loss: a dot per
+    seed and the mean with a bar of ± one standard error.
+
+    ``frame`` is tidy, with columns ``label`` (a loss label, styled by
+    :func:`loss_style`), ``seed`` and ``diff`` (the loss's score minus the reference's on
+    the same seed, e.g. from :func:`imbloss.sweep.paired_vs_ce`'s inputs). ``order`` picks
+    and orders the rows, top to bottom (default: by mean difference, largest on top). A
+    vertical line marks 0, no difference.
+    """
+    plt, _ = _plotting()
+    missing = {"label", "seed", "diff"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"frame lacks the columns {sorted(missing)}; it has {list(frame.columns)}")
+    if frame.empty:
+        raise ValueError("frame has no rows")
+    means = frame.groupby("label", sort=False)["diff"].mean()
+    order = list(order) if order is not None else list(means.sort_values(ascending=False).index)
+    unknown = [label for label in order if label not in means.index]
+    if unknown:
+        raise ValueError(f"labels {unknown} have no rows; labels are {list(means.index)}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(order) + 1.2))
+    else:
+        fig = ax.figure
+    rng = np.random.default_rng(0)  # a fixed jitter: the same figure on every run
+    for row, label in enumerate(order):
+        values = frame.loc[frame["label"] == label, "diff"].to_numpy(dtype=float)
+        style = _style_or_cycle(label, row)
+        jitter = rng.uniform(-0.12, 0.12, len(values))
+        ax.scatter(values, row + jitter, s=14, color=style["color"], alpha=0.55, lw=0)
+        sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+        ax.errorbar(
+            values.mean(),
+            row,
+            xerr=sem,
+            fmt=style["marker"],
+            ms=7,
+            color=style["color"],
+            mec="white" if style["color"] != OKABE_ITO["black"] else "black",
+            capsize=3,
+            lw=1.5,
+        )
+    ax.axvline(0, color=OKABE_ITO["black"], lw=0.8)
+    ax.set_yticks(range(len(order)), order)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
     return fig

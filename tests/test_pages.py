@@ -1,0 +1,71 @@
+"""Every page of the built book, looked at in headless Chromium at 400 px and 1400 px.
+
+``scripts/check_pages.py`` does the looking (no sideways page scroll, figures drawn at a
+readable size, real alt text); these tests run it on ``_build/html``. They need
+Playwright (requirements.txt) and Debian's Chromium (``apt-get install -y chromium``): on
+CI (``$CI`` set) a missing browser fails the test, elsewhere it skips it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+from test_book import LEAD_PENDING, executed, html  # noqa: F401 - fixtures: the built HTML
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("check_pages", ROOT / "scripts" / "check_pages.py")
+check_pages = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(check_pages)
+
+pytestmark = pytest.mark.slow
+
+
+def _browser_or_skip() -> None:
+    missing = []
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("the playwright package (pip install playwright)")
+    if check_pages.chromium_path() is None:
+        missing.append("a Chromium (apt-get install -y chromium, or set $CHROMIUM)")
+    if missing:
+        message = "cannot look at the pages without " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def problems(html) -> list[str]:  # noqa: F811
+    _browser_or_skip()
+    return check_pages.check(html, widths=(400, 1400))
+
+
+def _is_pending(line: str) -> bool:
+    return any(f"book/{stem}.html" in line or f"notebooks/{stem}.html" in line
+               for stem in LEAD_PENDING)  # fmt: skip
+
+
+def test_every_page_fits_a_phone_and_a_desktop(problems):
+    found = [line for line in problems if not _is_pending(line)]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.xfail(reason="issue 10: chapters 8-10 are being rewritten", strict=False)
+def test_the_experiment_chapters_fit_a_phone_and_a_desktop(problems):
+    found = [line for line in problems if _is_pending(line)]
+    assert not found, "\n".join(found)
+
+
+def test_the_check_can_fail(tmp_path):
+    """A page wider than a phone, and a figure without alt text, are reported."""
+    _browser_or_skip()
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "wide.html").write_text(
+        '<html><body><article class="bd-article"><div style="width: 900px">wide</div>'
+        '<img src="x.png" alt="x.png" width="300"></article></body></html>'
+    )
+    found = check_pages.check(tmp_path, widths=(400,))
+    assert any("900 px wide" in line or "scrolls sideways" in line for line in found), found
+    assert any("no alt text" in line for line in found), found
