@@ -459,12 +459,11 @@ BANDS = {
     "ci": {
         # measured: 0.130 at seed 0 (0.114 - 0.135 over seeds 0-2)
         "ce_easy_share_last": (0.06, 0.25),
-        # measured: 0.479 +- 0.009 (0.469 - 0.488 over seeds)
+        # measured: 0.477 (mean of 10 seeds, cosine schedule, 20 epochs)
         "names_ce_macro_f1": (0.44, 0.52),
-        "names_ce_accuracy_floor": 0.78,  # measured 0.814
-        "names_ce_balanced_accuracy": (0.42, 0.50),  # measured 0.459
-        "digits_ce_r1": (0.93, 0.99),  # measured 0.962
-        "digits_ce_r200": (0.55, 0.75),  # measured 0.660
+        "names_ce_balanced_accuracy": (0.42, 0.50),  # measured 0.455
+        "digits_ce_r1": (0.93, 0.99),  # measured 0.971
+        "digits_ce_r100": (0.70, 0.85),  # measured 0.771
         "ghm_easy_bin_last": (0.40, 0.75),  # measured 0.580
     }
 }
@@ -517,7 +516,6 @@ def test_ghm_real_run_and_cost(glued):
     assert all(name in g["bench_table"] for name in LOSSES)
     assert 1.0 < g["bench_ghm_ratio"] < 3.0
     assert g["bench_max_ratio"] >= g["bench_ghm_ratio"]
-    assert glued("10_practical_guide")["guide_cost_ghm"] == g["bench_ghm_ratio"]  # one table
 
 
 @pytest.mark.slow
@@ -525,57 +523,65 @@ def test_experiment_data_facts(glued):
     g = glued("08_experiment")
     assert g["data_lines"] == 20074 and g["data_duplicates"] == 2059
     assert g["data_duplicates_arabic"] == 2000 - 108 and g["data_arabic_rows"] == 108
-    assert g["data_rows"] == 20074 - 2059
-    assert (g["data_cross_names"], g["data_cross_rows"]) == (469, 1031)
+    assert g["data_rows"] == 20074 - 2059 and g["data_cross_names"] == 469
     assert g["data_n_train"] + g["data_n_val"] + g["data_n_test"] == g["data_rows"]
     assert (g["data_train_largest"], g["data_train_smallest"]) == ("Russian", "Vietnamese")
     assert g["data_train_ratio"] == approx(g["data_train_n_largest"] / g["data_train_n_smallest"])
-    assert 0 < g["data_test_ambiguous_error_floor"] < 0.1
-    n = g["sweep_n_seeds"]
-    assert g["sweep_n_runs"] == g["sweep_n_losses"] * n and g["sweep_n_losses"] == 11
-    assert g["min_wilcoxon_p"] == approx(2 / 2**n)  # exact Wilcoxon, no ties
+    # the ten seeds per condition, nine conditions, grids on three seeds (the ci profile)
+    if PROFILE == "ci":
+        assert g["sweep_n_seeds"] == 10 and g["sweep_n_tune_seeds"] == 3
+        assert g["sweep_n_conditions"] == 9
+
+
+@pytest.mark.slow
+def test_experiment_budget_converged(glued):
+    g = glued("08_experiment")
+    # the criterion: the last quarter adds at most 0.01 validation macro-F1 (median)
+    assert g["converge_max_median_gain"] <= 0.01
+    assert abs(g["budget_2x_diff"]) < 0.02  # twice the epochs changes CE's test macro-F1 little
+    assert glued("09_imbalance_ratio")["digits_budget_max_diff"] < 0.01
 
 
 @pytest.mark.slow
 def test_experiment_results(glued):
     g = glued("08_experiment")
-    assert within(g["f1_ce"], "names_ce_macro_f1")
-    assert g["ce_macro_f1_min"] <= g["f1_ce"] <= g["ce_macro_f1_max"]
-    assert g["acc_ce"] > band("names_ce_accuracy_floor") and g["acc_ce"] == g["ce_accuracy"]
-    assert within(g["bacc_ce"], "names_ce_balanced_accuracy")
-    for loss in ("focal", "gw", "weighted_ce", "logit_adjusted", "ldam", "ghm"):
-        assert g[f"p_{loss}"] >= g["min_wilcoxon_p"] - 1e-12
-    # logit adjustment at tau = 1 is balanced softmax: the same runs
-    assert g["f1_logit_adjusted"] == approx(g["f1_balanced_softmax"], abs=1e-12)
-    # the class-level trade: balanced accuracy up, accuracy down, small-class precision down
-    assert g["bacc_logit_adjusted"] > g["bacc_ce"] + 0.04
-    assert g["acc_logit_adjusted"] < g["acc_ce"] - 0.03
-    assert g["small9_recall_logit_adjusted"] > g["small9_recall_ce"]
-    assert g["small9_precision_logit_adjusted"] < g["small9_precision_ce"]
-    assert g["large9_f1_logit_adjusted"] < g["large9_f1_ce"]
-    # the post's claim: GW does not separate English / French / Dutch better than CE here;
-    # the losses that do on every seed change the loss per class
-    assert g["efd_gw"] > g["efd_ce"] and g["efd_lower_gw"] == 0
-    assert "logit_adjusted" in g["efd_lower_all_seeds_list"].split(", ")
-    assert not {"gw", "gw_seed", "focal"} & set(g["efd_lower_all_seeds_list"].split(", "))
-    assert g["ce_scottish_as_english"] > 0.5 and g["ce_french_as_english"] > 0.25
-    assert g["recall_spearman_ce"] > g["recall_spearman_logit_adjusted"]
-    assert g["recall_small3_logit_adjusted"] > g["recall_small3_ce"]
+    assert within(g["macro_f1_ce"], "names_ce_macro_f1")
+    assert within(g["balanced_accuracy_ce"], "names_ce_balanced_accuracy")
+    # natural macro-F1: no row is reliably better than CE after Holm; prose says "none"
+    assert g["macro_f1_n_better"] == 0
+    assert abs(g["macro_f1_ce_posthoc_diff"]) < 0.02 and g["macro_f1_ce_posthoc_p"] > 0.05
+    # balanced accuracy: post-hoc tau on CE alone gains as much as training with the
+    # class-level losses, and the gain is significant after Holm
+    assert g["balanced_accuracy_ce_posthoc_diff"] > 0.05
+    assert g["balanced_accuracy_ce_posthoc_p"] < 0.05
+    assert g["balanced_accuracy_logit_adjusted_p"] < 0.05
+    assert g["balanced_accuracy_ldam_drw_p"] < 0.05
+    for name in ("logit_adjusted", "cb_ce", "ldam_drw"):
+        gain = g[f"balanced_accuracy_{name}_diff"]
+        assert abs(gain - g["balanced_accuracy_ce_posthoc_diff"]) < 0.03, name
+        # beyond CE + post-hoc tau, training with the loss adds little
+        assert abs(g[f"balanced_accuracy_{name}_posthoc_over_ce_posthoc"]) < 0.03, name
+    # an example modulator does not move balanced accuracy
+    assert abs(g["balanced_accuracy_focal_diff"]) < 0.02
+    # plain LDAM (scale 30 on raw logits) gains less than LDAM-DRW as published
+    assert g["balanced_accuracy_ldam_diff"] < g["balanced_accuracy_ldam_drw_diff"]
+    # validation's tau: small for macro-F1, about 1 for balanced accuracy
+    assert g["tau_macro_f1_median"] <= 0.5 <= 0.75 <= g["tau_balanced_accuracy_median"]
 
 
 @pytest.mark.slow
-def test_uniform_draw(glued):
+def test_the_blog_claim_without_a_threshold(glued):
     g = glued("08_experiment")
-    # a class-uniform draw of test names measures balanced accuracy (10,000 draws)
-    assert g["draw_uacc_vs_bacc_max_gap"] < 0.03
-    assert abs(g["draw_ce_nat_uacc"] - g["draw_ce_nat_bacc"]) < 0.03
-    # training on the uniform draw is class balancing: balanced accuracy up, accuracy down
-    assert g["draw_ce_bacc_gain_seeds"] == g["sweep_n_seeds"]
-    assert g["draw_ce_uni_bacc"] > g["draw_ce_nat_bacc"]
-    assert g["draw_ce_uni_acc"] < g["draw_ce_nat_acc"]
-    assert g["draw_ce_uni_efd"] < g["draw_ce_nat_efd"]
-    # the natural-draw CE and GW rows are the sweep's runs
-    assert g["draw_ce_nat_f1"] == approx(g["f1_ce"]) and g["draw_gw_nat_f1"] == approx(g["f1_gw"])
+    # GW does not separate English / French / Dutch better than CE: lower mean pairwise AUC
+    # and a higher confusion rate
+    assert g["claim_auc_gw"] < g["claim_auc_ce"]
+    assert g["claim_efd_gw"] > g["claim_efd_ce"]
+    assert g["claim_auc_higher_gw"] <= 3  # of ten seeds
+    # logit adjustment lowers the confusion rate by sending names out of the block, while
+    # its pairwise AUC does not beat CE's
+    assert g["claim_efd_logit_adjusted"] < g["claim_efd_ce"]
+    assert g["claim_outside_logit_adjusted"] > g["claim_outside_ce"]
+    assert g["claim_auc_logit_adjusted"] <= g["claim_auc_ce"] + 0.005
 
 
 @pytest.mark.slow
@@ -584,45 +590,55 @@ def test_imbalance_ratio(glued):
 
     g = glued("09_imbalance_ratio")
     assert g["digits_n_max"] == 134 and g["digits_n_test"] == 200
-    for ratio in (1, 10, 50, 100, 200):
+    for ratio in (1, 10, 100):
         sizes = longtail_class_sizes(134, 10, ratio)
         assert g[f"digits_n_train_r{ratio}"] == sum(sizes)
         assert g[f"digits_n_min_r{ratio}"] == sizes[-1]
-    assert within(g["digits_ce_r1"], "digits_ce_r1")
-    assert within(g["digits_ce_r200"], "digits_ce_r200")
-    assert g["digits_ce_r1"] > g["digits_ce_r200"] + 0.15
-    assert g["digits_ce_drop"] == approx(g["digits_ce_r1"] - g["digits_ce_r200"])
-    # equal counts: unit class weights and a constant logit offset compute cross-entropy
+    assert (g["digits_n_min_r10"], g["digits_n_min_r100"]) == (13, 1)  # the tails differ
+    assert within(g["digits_macro_f1_ce_r1"], "digits_ce_r1")
+    assert within(g["digits_macro_f1_ce_r100"], "digits_ce_r100")
+    # equal counts: class weights and logit offsets are constant, so they compute CE
     # (bit for bit on the CPU)
-    exact = PROFILE == "ci"
-    for loss in ("weighted_ce", "cb_ce", "logit_adjusted", "balanced_softmax"):
-        diff = g[f"digits_diff_{loss}_r1"]
-        assert diff == 0 if exact else abs(diff) < 0.02
-    assert g["digits_class_gain_monotone"] is True
-    assert g["digits_diff_logit_adjusted_r200"] > 0.08
-    assert g["digits_class_mean_diff_r200"] > g["digits_example_mean_diff_r200"]
-    assert g["digits_max_abs_diff_r1"] < 0.03
+    for name in ("cb_ce", "logit_adjusted", "ce_posthoc"):
+        diff = g[f"digits_macro_f1_diff_{name}_r1"]
+        assert (diff == 0) if PROFILE == "ci" else abs(diff) < 0.02
+    # at rho = 100 the prior matters: post-hoc tau and logit adjustment gain, significantly
+    for metric in ("macro_f1", "balanced_accuracy"):
+        for name in ("ce_posthoc", "logit_adjusted"):
+            assert g[f"digits_{metric}_diff_{name}_r100"] > 0.04
+            assert g[f"digits_{metric}_p_{name}_r100"] < 0.05
+        # the gain grows with the ratio
+        assert (
+            g[f"digits_{metric}_diff_logit_adjusted_r100"]
+            > g[f"digits_{metric}_diff_logit_adjusted_r10"]
+        )
+        # the example modulator barely moves it; LDAM-DRW gains less than logit adjustment
+        assert abs(g[f"digits_{metric}_diff_focal_r100"]) < 0.03
+        assert g[f"digits_{metric}_diff_ldam_drw_r100"] < g[
+            f"digits_{metric}_diff_logit_adjusted_r100"
+        ]
+    # data or prior: at rho = 100 the skew costs far more than the missing images, and
+    # post-hoc adjustment recovers a large part of the skew's cost
+    assert g["digits_split_skew_r100"] > 3 * g["digits_split_data_r100"]
+    assert 0.3 < g["digits_split_share_r100"] < 1.0
 
 
 @pytest.mark.slow
 def test_practical_guide(glued):
     g = glued("10_practical_guide")
-    assert g["guide_seeds_for_p05"] == 6  # 2 / 2**6 < 0.05 <= 2 / 2**5
-    assert g["sens_ce_f1"] == approx(glued("09_imbalance_ratio")["digits_ce_r100"])
-    # neutral settings reproduce cross-entropy's runs (exactly on the CPU)
-    for key in ("focal", "logit_adjusted"):
-        if PROFILE == "ci":
-            assert g[f"sens_{key}_neutral_vs_ce"] == 0
-            assert g[f"sens_{key}_neutral_ties"] == g["guide_n_seeds"]
-        else:
-            assert abs(g[f"sens_{key}_neutral_vs_ce"]) < 0.02
-    # tau matters most, tau = 1 is best, tau = 2 over-corrects below cross-entropy
-    assert g["sens_logit_adjusted_best"] == "logit_adjusted(tau=1.0)"
-    assert g["sens_logit_adjusted_worst_f1"] < g["sens_ce_f1"]
-    for other in ("focal", "gw", "ghm"):
-        assert g["sens_logit_adjusted_range"] > g[f"sens_{other}_range"]
-    assert g["sens_focal_range"] < 2 * g["sens_seed_std_median"] + 0.02
-    assert "focal" in g["guide_positive_everywhere"].split(", ")
+    names, digits = glued("08_experiment"), glued("09_imbalance_ratio")
+    # validation picks a rule with post-hoc tau in most situations
+    assert g["guide_n_picks"] == 6 and g["guide_n_posthoc_picks"] >= 4
+    # where the prior is wrong for the metric, the pick's gain is large and significant
+    for key in ("names_balanced_accuracy", "digits100_macro_f1", "digits100_balanced_accuracy"):
+        assert g[f"pick_{key}_diff"] > 0.05 and g[f"pick_{key}_p"] < 0.05, key
+    # on names, scored by natural macro-F1, nothing is reliably better than CE
+    assert g["pick_names_macro_f1_p"] > 0.05
+    assert names["macro_f1_n_better"] == 0
+    assert digits["digits_macro_f1_ce_r1"] > digits["digits_macro_f1_ce_r100"]
+    # beyond CE + post-hoc tau, no family adds much on average
+    for name in ("focal", "gw", "ghm", "cb_ce", "logit_adjusted", "ldam_drw", "weighted_ce"):
+        assert abs(g[f"guide_beyond_posthoc_{name}"]) < 0.02, name
 
 
 # --- slow: clean notebook pages and readable HTML ----------------------------------------------
