@@ -614,9 +614,10 @@ def test_imbalance_ratio(glued):
         )
         # the example modulator barely moves it; LDAM-DRW gains less than logit adjustment
         assert abs(g[f"digits_{metric}_diff_focal_r100"]) < 0.03
-        assert g[f"digits_{metric}_diff_ldam_drw_r100"] < g[
-            f"digits_{metric}_diff_logit_adjusted_r100"
-        ]
+        assert (
+            g[f"digits_{metric}_diff_ldam_drw_r100"]
+            < g[f"digits_{metric}_diff_logit_adjusted_r100"]
+        )
     # data or prior: at rho = 100 the skew costs far more than the missing images, and
     # post-hoc adjustment recovers a large part of the skew's cost
     assert g["digits_split_skew_r100"] > 3 * g["digits_split_data_r100"]
@@ -642,28 +643,14 @@ def test_practical_guide(glued):
 
 
 # --- slow: clean notebook pages and readable HTML ----------------------------------------------
-#
-# Chapters 8-10 are being rewritten for issue 10 by their owner; until then their checks
-# are expected to fail (xfail, not strict). Remove a stem from LEAD_PENDING when its
-# notebook and chapter pass.
 
-LEAD_PENDING = {"08_experiment", "09_imbalance_ratio", "10_practical_guide"}
 STEMS = [nb.stem for nb in build_book.toc_notebooks()]
 BUILD_PATH_MARKS = (str(ROOT), "site-packages", "/tmp/", "/home/", "Warning:", "Traceback")
 RAW_LATEX = re.compile(r"\$[^$\n]*\\[A-Za-z]+|\\(gamma|tau|beta|sigma|frac)\b")
 
 
-def _stems(stems):
-    return [
-        pytest.param(s, marks=pytest.mark.xfail(reason="issue 10: chapter being rewritten"))
-        if s.rsplit("/", 1)[-1] in LEAD_PENDING
-        else s
-        for s in stems
-    ]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("stem", _stems(STEMS))
+@pytest.mark.parametrize("stem", STEMS)
 def test_executed_notebook_pages_are_clean(executed, stem):
     """What the notebook page shows: no warnings or build paths, one parameters cell,
     no stray values, no raw LaTeX in printed text, alt text on every figure."""
@@ -748,7 +735,7 @@ class _Page(HTMLParser):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "page",
-    _stems([f.relative_to(ROOT).with_suffix("").as_posix() for f in build_book.toc_files()]),
+    [f.relative_to(ROOT).with_suffix("").as_posix() for f in build_book.toc_files()],
 )
 def test_pages_show_no_build_paths_or_pandas_artefacts(html, page):
     path = html / f"{page}.html"

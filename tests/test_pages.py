@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_book import LEAD_PENDING, executed, html  # noqa: F401 - fixtures: the built HTML
+from test_book import executed, html  # noqa: F401 - fixtures: the built HTML
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("check_pages", ROOT / "scripts" / "check_pages.py")
@@ -42,20 +42,8 @@ def problems(html) -> list[str]:  # noqa: F811
     return check_pages.check(html, widths=(400, 1400))
 
 
-def _is_pending(line: str) -> bool:
-    return any(f"book/{stem}.html" in line or f"notebooks/{stem}.html" in line
-               for stem in LEAD_PENDING)  # fmt: skip
-
-
 def test_every_page_fits_a_phone_and_a_desktop(problems):
-    found = [line for line in problems if not _is_pending(line)]
-    assert not found, "\n".join(found)
-
-
-@pytest.mark.xfail(reason="issue 10: chapters 8-10 are being rewritten", strict=False)
-def test_the_experiment_chapters_fit_a_phone_and_a_desktop(problems):
-    found = [line for line in problems if _is_pending(line)]
-    assert not found, "\n".join(found)
+    assert not problems, "\n".join(problems)
 
 
 def test_the_check_can_fail(tmp_path):
