@@ -318,9 +318,9 @@ def test_gaussian_weight_numbers(glued):
     assert g["gw_min_weight_below_min_std"] < 0
     bell = lambda p: math.exp(-((p - mu) ** 2) / (2 * sigma**2))  # noqa: E731
     assert g["gw_weight_at_0"] == approx(bell(0)) and g["gw_weight_at_1"] == approx(bell(1) - s)
-    assert g["gw_seed_weight_at_1"] == approx(0.9 * bell(1))  # the post's code: 0.9 g(p)
-    assert g["gw_post_vs_seed_bug_weight_err"] < 1e-12 and g["gw_post_vs_09_bell_err"] < 1e-12
-    assert g["gw_post_vs_seed_bug_loss_err"] < 1e-12
+    assert g["gw_blog_weight_at_1"] == approx(0.9 * bell(1))  # the post's code: 0.9 g(p)
+    assert g["gw_post_vs_blog_code_weight_err"] < 1e-12 and g["gw_post_vs_09_bell_err"] < 1e-12
+    assert g["gw_post_vs_blog_code_loss_err"] < 1e-12
     assert g["gw_std_margin"] == approx(sigma / sigma_min)
 
 

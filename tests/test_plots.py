@@ -26,7 +26,7 @@ from matplotlib.colors import to_hex  # noqa: E402
 
 from imbloss.losses import LOSSES  # noqa: E402
 
-CONDITIONS = (*LOSSES, "gw_blog", "ldam_drw")  # the experiment's condition names
+CONDITIONS = (*LOSSES, "gw_seed", "ldam_drw")  # the conditions, and gw_blog's old name
 
 
 def test_every_condition_has_one_fixed_colour_blind_safe_style():
@@ -35,7 +35,7 @@ def test_every_condition_has_one_fixed_colour_blind_safe_style():
     assert all(s["color"] in palette for s in styles.values())
     # gw_blog is gw_seed renamed: the same condition, the same style; all others differ
     assert styles["gw_blog"] == styles["gw_seed"]
-    pairs = [(s["color"], s["marker"]) for n, s in styles.items() if n != "gw_blog"]
+    pairs = [(s["color"], s["marker"]) for n, s in styles.items() if n != "gw_seed"]
     assert len(set(pairs)) == len(pairs), "two conditions would look the same"
     # a family shares its colour: the variant differs by marker and line
     assert styles["focal"]["color"] == styles["cb_focal"]["color"]

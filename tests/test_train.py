@@ -267,7 +267,14 @@ def test_fit_on_digits_features() -> None:
 
 @pytest.mark.skipif(not os.environ.get("IMBLOSS_NAMES_DIR"), reason="IMBLOSS_NAMES_DIR not set")
 def test_two_epochs_on_the_real_names_data_beat_the_majority_guess() -> None:
-    config = TrainConfig(epochs=2, hidden_size=16, embedding_dim=8, quiet=True, num_threads=1)
+    config = TrainConfig(
+        epochs=2,
+        hidden_size=16,
+        embedding_dim=8,
+        lr_schedule="constant",
+        quiet=True,
+        num_threads=1,
+    )
     result = fit(config)
     test = result.test_metrics
     # Russian alone holds more than half of the training names
