@@ -292,7 +292,7 @@ def block_confusion_rate(confusion: pd.DataFrame, block: Sequence[str]) -> float
 def selected_labels(runs: pd.DataFrame, metric: str = "val_macro_f1") -> dict[str, str]:
     """For each loss, the label (loss and hyperparameters) with the best mean ``metric``.
 
-    ``runs`` is a :func:`imbloss.sweep.results_frame`. With one setting per loss (the
+    ``runs`` is a :func:`imbloss.results.results_frame`. With one setting per loss (the
     ``ci`` profile) this is the identity; with a grid (``full``) it is model selection
     on the validation score, never on test. Keys follow the order of first appearance.
     """
@@ -652,7 +652,7 @@ def paired_delta(
 
     ``frame`` is tidy, with columns ``label`` (a loss label, styled by
     :func:`loss_style`), ``seed`` and ``diff`` (the loss's score minus the reference's on
-    the same seed, e.g. from :func:`imbloss.sweep.paired_vs_ce`'s inputs). ``order`` picks
+    the same seed, e.g. from the runs of :func:`imbloss.results.comparison_table`). ``order`` picks
     and orders the rows, top to bottom (default: by mean difference, largest on top). A
     vertical line marks 0, no difference.
     """

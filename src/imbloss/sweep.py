@@ -1,32 +1,38 @@
-"""Run losses x seeds (x hyperparameters) in parallel, keep every result, compare with CE.
+"""Run conditions x seeds (x hyperparameters) in parallel, keep every result, compare with CE.
 
 A sweep spec is a mapping with a list of ``experiments`` (or the keys of one
 experiment at the top level)::
 
     experiments:
       - name: digits                    # a label, kept in the results table
-        base: {dataset: digits, epochs: 40, batch_size: 64}   # TrainConfig fields
-        losses: all                     # or a list of names from imbloss.losses.LOSSES
-        seeds: 3                        # 0, 1, 2; or a list of seeds
-        grid: {focal: {gamma: [1, 2]}}  # per loss, lists of loss keywords (cartesian product)
+        base: {dataset: digits, epochs: 200, batch_size: 64}   # TrainConfig fields
+        losses: [ce, focal, ldam_drw]   # names from LOSSES or CONDITIONS, or all
+        seeds: 10                       # 0..9; or a list of seeds
+        tune_seeds: 3                   # the grid runs on seeds 0, 1, 2 only
+        grid: {focal: {gamma: [1, 5]}}  # per condition, lists of loss keywords (product)
         dataset_grid: {imbalance_ratio: [1, 10, 100]}   # lists of dataset keywords
     scheduler: tcp://10.0.0.5:8786      # optional: run on this Dask cluster
 
-Runs go to local joblib worker processes or, with a ``scheduler`` address (the
-spec's key or ``run_sweep(..., scheduler=)``), to the workers of a Dask
-distributed cluster through joblib's Dask backend; the results are the same.
-The workers return each result (or failure) to this process, which writes
-``<results_dir>/<run_id>.json`` (:class:`~imbloss.train.RunResult`) as soon as
-the run ends, so the workers need no shared file system; a run whose file
-exists is not run again. A run that raises is written to
-``<results_dir>/failed/<run_id>.json`` with its config and traceback, reported
-in a warning and in ``frame.attrs["failures"]``; the other runs go on.
+Each condition runs at its defaults on every seed and each grid point on the tuning
+seeds; then, per target metric, the grid point with the best mean validation score
+runs on every seed (:func:`tuned_runs`). Runs go to local joblib worker processes or,
+with a ``scheduler`` address (the spec's key or ``run_sweep(..., scheduler=)``), to
+the workers of a Dask distributed cluster through joblib's Dask backend; the results
+are the same. The workers return each result (or failure) to this process, which
+writes ``<results_dir>/<run_id>.npz`` and ``<run_id>.json``
+(:class:`~imbloss.runs.RunResult`) as soon as the run ends, so the workers need no
+shared file system; a run whose JSON exists is not run again. A run that raises is
+written to ``<results_dir>/failed/<run_id>.json`` with its config and traceback,
+reported in a warning and in ``frame.attrs["failures"]``; the other runs go on.
 
-A notebook runs the CI profile with::
+A notebook runs the CI profile and compares every condition with CE with::
 
-    from imbloss.sweep import PROFILES, run_sweep, summarize, paired_vs_ce
+    from imbloss.profiles import PROFILES
+    from imbloss.sweep import comparison_tables, run_sweep
     df = run_sweep(PROFILES["ci"], "results/ci", n_jobs=2)
-    summarize(df[df.dataset == "names"], "macro_f1")
+    for title, table in comparison_tables(PROFILES["ci"], df, "balanced_accuracy"):
+        print(title)
+        print(table)
 
 and on a Dask cluster (``dask scheduler`` and ``dask worker tcp://HOST:8786 --nthreads 1``
 with imbloss installed, e.g. on a few machines) with
