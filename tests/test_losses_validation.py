@@ -124,3 +124,20 @@ def test_integer_logits_are_rejected():
         ValueError, match=r"logits must be a floating-point tensor; got dtype torch.int64"
     ):
         focal_loss(torch.zeros(2, C, dtype=torch.long), TARGET[:2])
+
+
+@pytest.mark.parametrize(
+    "target, ignore_index, may_ignore",
+    [
+        ([0.0, 1.0, 0.3], -100.0, False),  # every value in [0, 1], ignore_index outside: no mask
+        ([0.0, 1.0, -100.0], -100.0, True),  # an ignored element
+        ([0.0, 1.0, 0.5], 0.5, True),  # ignore_index among the probabilities: min/max can't tell
+        ([0.0, 1.0, 0.5], None, False),
+    ],
+)
+def test_sigmoid_check_says_whether_a_mask_is_needed(target, ignore_index, may_ignore):
+    from imbloss.losses._checks import check_sigmoid_inputs
+
+    target = torch.tensor(target)
+    got = check_sigmoid_inputs(torch.zeros(3), target, ignore_index, min_dim=0)
+    assert got is may_ignore

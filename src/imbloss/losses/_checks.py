@@ -94,9 +94,14 @@ def check_logits(logits: torch.Tensor, *, min_dim: int) -> None:
 
 def check_sigmoid_inputs(
     logits: torch.Tensor, target: torch.Tensor, ignore_index: float | None, *, min_dim: int
-) -> None:
-    """Float ``logits`` and a float ``target`` of the same shape whose values are
-    probabilities in [0, 1] or ``ignore_index``."""
+) -> bool:
+    """Check float ``logits`` and a float ``target`` of the same shape whose values are
+    probabilities in [0, 1] or ``ignore_index``.
+
+    Returns whether some element may equal ``ignore_index``: False when the check has
+    seen every value in [0, 1] and ``ignore_index`` lies outside it (then the caller needs
+    no mask, a pass and a tensor saved), True otherwise and while compiling.
+    """
     check_logits(logits, min_dim=min_dim)
     if not isinstance(target, torch.Tensor) or not target.is_floating_point():
         dtype = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
@@ -108,9 +113,14 @@ def check_sigmoid_inputs(
         raise ValueError(
             f"target must have the shape of logits {tuple(logits.shape)}; got {tuple(target.shape)}"
         )
+    if ignore_index is None:
+        may_ignore = False
+    else:
+        may_ignore = not _values_checked() or 0 <= ignore_index <= 1
     if target.numel() and _values_checked():
         lo, hi = torch.stack(torch.aminmax(target)).tolist()
         if not (lo >= 0 and hi <= 1) and ignore_index is not None:  # a second pass
+            may_ignore = True
             safe = torch.where(target != ignore_index, target, 0)
             lo, hi = torch.stack(torch.aminmax(safe)).tolist()
         if not (lo >= 0 and hi <= 1):  # also false for NaN
@@ -118,6 +128,7 @@ def check_sigmoid_inputs(
             raise ValueError(
                 f"target contains {hi if lo >= 0 else lo}; expected values in [0, 1]{also}"
             )
+    return may_ignore
 
 
 def check_class_indices(

@@ -18,9 +18,10 @@ A batch with nothing kept gives 0 (with a zero gradient) instead of NaN.
 
 Cost: without a modulator or a logit change the loss is one fused
 ``F.cross_entropy`` call; a modulator adds a few passes over the per-position
-vector; a logit offset or margin one pass; a scale one custom function
-(:class:`_ScaledNLL`) that writes its gradient in one pass and bounds the exponent
-range (``EXPONENT_BOUND``).
+vector; a logit offset, margin or scale goes through one custom function
+(:class:`_ChangedNLL`) that allocates two (N, C) tensors per step where
+``F.cross_entropy`` allocates three, writes its gradient in one pass and bounds the
+exponent range (``EXPONENT_BOUND``).
 Checking that the targets are class indices waits for the device once per call
 (a min/max of the target), as does checking a given ``weight`` for negative
 entries; both checks are skipped while ``torch.compile`` traces, so every loss
@@ -113,14 +114,17 @@ def _changed_logits(
     return t if shift is None else t.scatter_add_(1, index, shift)
 
 
-class _ScaledNLL(torch.autograd.Function):
-    """``-log softmax(t)_y`` per position of the changed logits ``t`` with ``s != 1``
+class _ChangedNLL(torch.autograd.Function):
+    """``-log softmax(t)_y`` per position of the changed logits ``t = s (z + b) - s Δ_y``
     (:func:`_changed_logits`), bounded by ``EXPONENT_BOUND`` below their row maximum.
 
-    Its backward writes ``s (softmax(t) - onehot(y)) g`` in one pass from the saved
-    exponentials, where plain operations would add a pass for the scale's gradient.
-    Under ``create_graph=True`` it recomputes them, unbounded, with differentiable
-    operations, so second derivatives are right too.
+    It allocates two (N, C) tensors per step, the changed logits (turned into their
+    exponentials in place) and the gradient, where ``F.cross_entropy`` of a changed copy
+    of the logits allocates four (the copy, the log-probabilities, and two in backward);
+    on the CPU the fresh pages of each large tensor cost about as much as a pass over it.
+    The backward writes ``s (softmax(t) - onehot(y)) g`` in one pass from the saved
+    exponentials. Under ``create_graph=True`` it recomputes them, unbounded, with
+    differentiable operations, so second derivatives are right too.
     """
 
     @staticmethod
@@ -128,7 +132,7 @@ class _ScaledNLL(torch.autograd.Function):
         t = _changed_logits(z, index, scale, offset, shift)
         t.sub_(t.amax(1, keepdim=True))  # in place: the softmax ignores a shift per row
         true = t.gather(1, index)
-        exp = t.clamp_(min=-EXPONENT_BOUND).exp()
+        exp = t.clamp_(min=-EXPONENT_BOUND).exp_()
         total = exp.sum(1, keepdim=True)
         ctx.save_for_backward(z, index, offset, shift, exp, total)
         ctx.scale = scale
@@ -189,25 +193,26 @@ def modulated_cross_entropy(
     if w is not None:
         w = w.to(device=z.device, dtype=z.dtype)
     w_y = None if w is None else _position_weight(w, safe_target, keep)
-    scaled = scale != 1.0
-    if logit_offset is not None or margin is not None or scaled:
+    if logit_offset is not None or margin is not None or scale != 1.0:
         index = safe_target.unsqueeze(1)
         offset = None if logit_offset is None else along_class_axis(logit_offset, z, "logit_offset")
         shift = None
         if margin is not None:
             minus_delta = along_class_axis(margin, z, "margin").flatten() * -scale
             shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
-        if scaled:
-            nll = torch.where(keep, _ScaledNLL.apply(z, index, scale, offset, shift), 0.0)
-        else:
-            z = _changed_logits(z, index, scale, offset, shift)
-    if not scaled:
+        nll = torch.where(keep, _ChangedNLL.apply(z, index, scale, offset, shift), 0.0)
+    else:
         if modulator is None and log_pt_loss is None:
             # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
             fused = "sum" if reduction == "mean" else reduction
             loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
             return loss if reduction != "mean" else reduce_weighted(loss, w_y, "mean", count=keep)
-        nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")  # 0: ignored
+        if torch.compiler.is_compiling():
+            # inductor fuses this into fewer kernels than its decomposition of nll_loss
+            log_pt = torch.log_softmax(z, 1).gather(1, safe_target.unsqueeze(1)).squeeze(1)
+            nll = torch.where(keep, -log_pt, 0.0)
+        else:
+            nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")
     if log_pt_loss is not None:
         nll = log_pt_loss(-nll)
     elif modulator is not None:

@@ -130,16 +130,15 @@ class GHMCLoss(SoftmaxLoss):
 
     @torch.no_grad()
     def _harmonize(
-        self, g: torch.Tensor, ignored: torch.Tensor
+        self, g: torch.Tensor, ignored: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(beta, tot)``: ``beta`` for every ``g`` (0 where ``ignored``) from the kept ``g``'s
+        """``(beta, tot)``: ``beta`` for every ``g`` (0 where ``ignored``; None: nothing
+        ignored) from the kept ``g``'s
         bin counts, and the number of kept positions; stores the updated statistics when
         updating (training mode or ``always_update``)."""
         update = self.training or self.always_update
         idx = self._bin_index(g, ignored).reshape(-1)
-        ones = torch.ones((), dtype=torch.long, device=g.device).expand(idx.shape)
-        counts = torch.zeros(self.bins + 1, dtype=torch.long, device=g.device)
-        counts = counts.index_add_(0, idx, ones)[: self.bins]  # the last: ignored
+        counts = _bin_counts(idx, self.bins + 1)[: self.bins]  # the last: ignored
         if update and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             dist.all_reduce(counts)
         tot = counts.sum()
@@ -159,26 +158,27 @@ class GHMCLoss(SoftmaxLoss):
         per_bin = tot / torch.where(hit, density, torch.ones_like(density))
         per_bin = torch.where(hit, per_bin, torch.zeros_like(per_bin)) / hit.sum().clamp(min=1)
         per_bin = torch.cat([per_bin, per_bin.new_zeros(1)]).to(g.dtype)
-        return per_bin.index_select(0, idx).view_as(g), tot
+        return _bin_values(per_bin, idx).view_as(g), tot
 
-    def _bin_index(self, g: torch.Tensor, ignored: torch.Tensor) -> torch.Tensor:
+    def _bin_index(self, g: torch.Tensor, ignored: torch.Tensor | None) -> torch.Tensor:
         """Bin i (int32) of each g in [0, 1], ``bins`` where ``ignored``: edges[i] <= g <
         edges[i + 1], mmdetection's rule, with its float32 edges ``i / bins`` (the last,
         ``1 + 1e-6``, only keeps g = 1 in the last bin).
 
         ``floor(g * bins)`` is off by one where rounding puts ``g`` on the other side of a
         (rounded) edge; one comparison with each neighbouring edge fixes that. It is float
-        arithmetic in two buffers and one conversion to int32 (which ``index_add_`` and
+        arithmetic in two buffers and one conversion to int32 (which ``bincount`` and
         ``index_select`` take): several times faster on the CPU than ``torch.bucketize`` or
         int64 arithmetic.
         """
         bins = self.bins
-        idx = (g * bins).floor_().clamp_(max=bins - 1)
+        idx = (g * bins).floor_()  # bins at g = 1: the clamp below puts it in the last bin
         edge = (idx.float() / bins).to(g.dtype)
         idx.sub_(torch.lt(g, edge, out=edge))  # the comparison's 0/1 written over the edge
         edge = torch.add(idx.float(), 1, out=edge.float()).div_(bins).to(g.dtype)
         idx.add_(torch.ge(g, edge, out=edge))
-        return idx.clamp_(max=bins - 1).masked_fill_(ignored, bins).int()
+        idx.clamp_(max=bins - 1)
+        return (idx if ignored is None else idx.masked_fill_(ignored, bins)).int()
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """GHM-C loss of ``logits`` against ``target``; updates the bin statistics."""
@@ -196,11 +196,11 @@ class GHMCLoss(SoftmaxLoss):
         )
 
     def _forward_sigmoid(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        check_sigmoid_inputs(logits, target, self.ignore_index, min_dim=2)
+        may_ignore = check_sigmoid_inputs(logits, target, self.ignore_index, min_dim=2)
         z = compute_dtype_logits(logits)
-        ignored = target == self.ignore_index
-        # an ignored element keeps its target value: beta is 0 there, and its g, outside
-        # [0, 1] unless ignore_index is in it, does not reach the bins
+        ignored = target == self.ignore_index if may_ignore else None
+        # an ignored element keeps its target value: beta is 0 there, and its g does not
+        # reach the bins
         y = target.to(z.dtype)
         residual = z.detach().sigmoid().sub_(y)  # dBCE/dz
         beta, tot = self._harmonize(residual.abs(), ignored)
@@ -208,9 +208,39 @@ class GHMCLoss(SoftmaxLoss):
         w_keep = None
         if weight is not None:
             w = along_class_axis(weight, z, "weight")
-            beta, w_keep = beta * w, torch.where(ignored, 0.0, w)
+            w_keep = w.expand_as(z) if ignored is None else torch.where(ignored, 0.0, w)
+            beta = beta * w
         loss = _WeightedBCE.apply(z, y, beta, residual)
         return reduce_weighted(loss, w_keep, self.reduction, count=tot)
+
+
+# The two steps that index by bin are custom ops, so that ``torch.compile`` keeps them as
+# they are: inductor's own lowering recomputes the whole bin index in every kernel that
+# reads it (once per bin for the counts), and its scatter-adds and gathers are several
+# times slower on the CPU; ``torch.bincount`` outside a custom op would break the graph
+# (its length depends on the values).
+
+
+@torch.library.custom_op("imbloss::bin_counts", mutates_args=())
+def _bin_counts(idx: torch.Tensor, size: int) -> torch.Tensor:
+    """How many entries of ``idx`` (int32 in [0, size)) hold each value: int64, length ``size``."""
+    return torch.bincount(idx, minlength=size)
+
+
+@_bin_counts.register_fake
+def _(idx: torch.Tensor, size: int) -> torch.Tensor:
+    return idx.new_empty(size, dtype=torch.long)
+
+
+@torch.library.custom_op("imbloss::bin_values", mutates_args=())
+def _bin_values(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``table[idx]`` for a short ``table`` and an int32 ``idx`` (flat)."""
+    return table.index_select(0, idx)
+
+
+@_bin_values.register_fake
+def _(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    return table.new_empty(idx.shape)
 
 
 class _WeightedBCE(torch.autograd.Function):

@@ -111,11 +111,11 @@ def sigmoid_focal_loss(
     """
     check_reduction(reduction)
     _check_params(alpha, gamma)
-    check_sigmoid_inputs(inputs, targets, ignore_index, min_dim=0)
+    may_ignore = check_sigmoid_inputs(inputs, targets, ignore_index, min_dim=0)
     x = compute_dtype_logits(inputs)
     t = targets.to(x.dtype)
     kept = None
-    if ignore_index is not None:
+    if may_ignore:
         keep = t != ignore_index
         t = torch.where(keep, t, 0.0)
         kept = keep.to(x.dtype)
