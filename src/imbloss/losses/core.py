@@ -21,7 +21,8 @@ Cost: without a modulator or a logit change the loss is one fused
 vector; a logit offset, margin or scale goes through one custom function
 (:class:`_ChangedNLL`) that allocates two (N, C) tensors per step where
 ``F.cross_entropy`` allocates three, writes its gradient in one pass and bounds the
-exponent range (``EXPONENT_BOUND``).
+exponent range (``EXPONENT_BOUND``); under ``torch.compile`` an offset or margin without a
+scale is plain operations instead, which inductor fuses with the cross-entropy.
 Checking that the targets are class indices waits for the device once per call
 (a min/max of the target), as does checking a given ``weight`` for negative
 entries; both checks are skipped while ``torch.compile`` traces, so every loss
@@ -193,26 +194,33 @@ def modulated_cross_entropy(
     if w is not None:
         w = w.to(device=z.device, dtype=z.dtype)
     w_y = None if w is None else _position_weight(w, safe_target, keep)
-    if logit_offset is not None or margin is not None or scale != 1.0:
+    compiling = torch.compiler.is_compiling()
+    changed = logit_offset is not None or margin is not None or scale != 1.0
+    # under torch.compile an offset or margin without a scale is plain operations, which
+    # inductor fuses with the cross-entropy; otherwise the change is one custom function
+    plain = not changed or (compiling and scale == 1.0)
+    if changed:
         index = safe_target.unsqueeze(1)
         offset = None if logit_offset is None else along_class_axis(logit_offset, z, "logit_offset")
         shift = None
         if margin is not None:
             minus_delta = along_class_axis(margin, z, "margin").flatten() * -scale
             shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
+        if plain:
+            z = _changed_logits(z, index, scale, offset, shift)
+    if not plain:
         nll = torch.where(keep, _ChangedNLL.apply(z, index, scale, offset, shift), 0.0)
+    elif modulator is None and log_pt_loss is None:
+        # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
+        fused = "sum" if reduction == "mean" else reduction
+        loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
+        return loss if reduction != "mean" else reduce_weighted(loss, w_y, "mean", count=keep)
+    elif compiling:
+        # inductor fuses this into fewer kernels than its decomposition of nll_loss
+        log_pt = torch.log_softmax(z, 1).gather(1, safe_target.unsqueeze(1)).squeeze(1)
+        nll = torch.where(keep, -log_pt, 0.0)
     else:
-        if modulator is None and log_pt_loss is None:
-            # one fused kernel weights, masks and sums; "mean" keeps its empty-batch guard
-            fused = "sum" if reduction == "mean" else reduction
-            loss = F.cross_entropy(z, target, weight=w, ignore_index=ignore_index, reduction=fused)
-            return loss if reduction != "mean" else reduce_weighted(loss, w_y, "mean", count=keep)
-        if torch.compiler.is_compiling():
-            # inductor fuses this into fewer kernels than its decomposition of nll_loss
-            log_pt = torch.log_softmax(z, 1).gather(1, safe_target.unsqueeze(1)).squeeze(1)
-            nll = torch.where(keep, -log_pt, 0.0)
-        else:
-            nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")
+        nll = F.cross_entropy(z, target, ignore_index=ignore_index, reduction="none")
     if log_pt_loss is not None:
         nll = log_pt_loss(-nll)
     elif modulator is not None:
