@@ -2,9 +2,9 @@
 
 Forward + backward on the CPU (float32, one thread, denormals not flushed: the settings a
 training loop runs with), imbloss and the peer interleaved in one process
-(``bench/_pairs.py``), eager and under ``torch.compile`` (inductor) for both sides. The
-table gives ratios imbloss / peer; the target is 1.0 for every peer, and 3.0 for GHM-C
-(sigmoid) against plain BCE.
+(:func:`imbloss.benchmark.interleaved`), eager and under ``torch.compile`` (inductor) for
+both sides. The table gives ratios imbloss / peer; the target is 1.0 for every peer, and
+3.0 for GHM-C (sigmoid) against plain BCE.
 
 Peers:
 
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _pairs import ratio
 
+from imbloss.benchmark import interleaved
 from imbloss.losses import GHMCLoss, focal_loss, sigmoid_focal_loss
 
 try:
@@ -191,17 +191,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if args.only not in name:
             continue
         row = {"name": name, "shape": shape, "target": target_ratio}
-        row["eager"] = ratio(ours, theirs, logits, target, args.repeats, args.warmup)
+        times = {"repeats": args.repeats, "warmup": args.warmup}
+        row["eager"] = interleaved(ours, theirs, logits, target, **times)
         if not args.no_compile:
             torch._dynamo.reset()
-            row["compiled"] = ratio(
-                torch.compile(ours),
-                torch.compile(theirs),
-                logits,
-                target,
-                args.repeats,
-                args.warmup,
-            )
+            compiled = torch.compile(ours), torch.compile(theirs)
+            row["compiled"] = interleaved(*compiled, logits, target, **times)
         rows.append(row)
         print(name, shape, row, flush=True)
     print(

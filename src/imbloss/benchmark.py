@@ -1,71 +1,86 @@
-"""Time forward + backward of every loss in ``imbloss.LOSSES`` against ``F.cross_entropy``.
+"""Interleaved timing of forward + backward: the one timer of notebook 05 and ``bench/``.
 
-Float32 logits (N, C) on the CPU, targets drawn from the line counts of the 18 names
-files (9408 down to 73). Each loss is built with ``build_loss(name, class_counts=...)``,
-so its argument checks are timed too. Loss and cross-entropy steps alternate in one
-process, so load from other programs hits both alike; a row gives the median times, the
-median of the ratios of adjacent steps (loss time / CE time; the target applies to it)
-and, as a check on a busy machine, the ratio of the fastest steps of each. Times are CPU
-time of the process (``time.process_time``), which leaves out the time other programs
-hold the cores.
+Two callables alternate step by step in one process (which goes first alternates too), so
+load from other programs hits both alike. Times are CPU time of the process
+(``time.process_time``), which leaves out the time other programs hold the cores. A
+comparison gives the median times of the two, the median of the ratios of adjacent steps
+(ours / theirs; a target applies to it) and, as a check on a busy machine, the ratio of the
+fastest steps of each.
 
-Denormal floats are flushed to zero (``torch.set_flush_denormal``) for both sides unless
-``keep_denormals``: on x86 CPUs arithmetic on them is many times slower, and LDAM's scale
-s = 30 stretches the logits so far that many softmax terms land in that range, which
-makes its time a measure of these random logits rather than of the loss (LDAM is meant
-for cosine logits in [-1, 1], where ``exp(-2 s)`` stays normal).
+:func:`loss_cost` times every loss of :data:`imbloss.losses.LOSSES` against
+``F.cross_entropy`` on float32 logits (N, C) on the CPU, with targets drawn from the class
+counts of the names data (18 classes, 9,408 down to 73 examples); each loss is built with
+``build_loss(name, class_counts=...)``, so its argument checks are timed too. Its columns:
 
-``bench/bench_losses.py`` is the command line for :func:`loss_cost`; notebook 05 calls
-it directly, so it works from the installed package (Colab) as well as from a clone.
+* ``"kept"``: the float settings a training loop runs with (denormals not flushed); the
+  target, 1.3, applies to it;
+* ``"flushed"``: denormals flushed to zero (``torch.set_flush_denormal(True)``) for both
+  sides; on x86 CPUs arithmetic on denormals is many times slower;
+* ``"compiled"``: ``torch.compile`` (inductor) of the loss against
+  ``torch.compile(F.cross_entropy)``, denormals not flushed.
+
+``bench/bench_losses.py`` is its command line, ``bench/bench_peers.py`` uses
+:func:`interleaved` against other libraries; notebook 05 calls :func:`loss_cost` from the
+installed package (Colab) as well as from a clone.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from imbloss.losses import LOSSES, build_loss
 
-#: Line counts of the 18 names files (Russian ... Vietnamese), the class prior of the targets.
+#: Training counts of the 18 classes of the names data (Russian ... Vietnamese).
 NAMES_COUNTS = (9408, 3668, 2000, 991, 724, 709, 519, 298, 297, 277, 268, 232, 203, 139, 100, 94)
 NAMES_COUNTS += (74, 73)
-TARGET_RATIO = {"ghm": 1.6}  # every other loss: 1.3
-DEFAULT_TARGET = 1.3
-CLOCK = time.process_time  # CPU time of this process: not counting time other programs run
+TARGET_RATIO = 1.3  # every softmax loss against F.cross_entropy, denormals kept
+COLUMNS = ("kept", "flushed", "compiled")
+CLOCK = time.process_time
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def step_seconds(loss_fn, logits: torch.Tensor, target: torch.Tensor) -> float:
-    """Seconds for one forward + backward."""
+def step_seconds(loss_fn: LossFn, logits: torch.Tensor, target: torch.Tensor) -> float:
+    """CPU seconds of one forward + backward of ``loss_fn(logits, target)``."""
     logits.grad = None
     start = CLOCK()
     loss_fn(logits, target).backward()
     return CLOCK() - start
 
 
-def measure(name: str, logits, target, counts, repeats: int, warmup: int) -> dict:
-    """One row of :func:`loss_cost` for the loss ``name``."""
-    loss_fn = build_loss(name, class_counts=counts)
+def interleaved(
+    ours: LossFn,
+    theirs: LossFn,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    repeats: int,
+    warmup: int,
+) -> dict:
+    """Time ``ours`` against ``theirs`` in alternating steps: ``{"ours_ms", "theirs_ms",
+    "ratio", "min_ratio"}`` (median times, median of the pairwise ratios ours / theirs, and
+    the ratio of the fastest steps)."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0; got {repeats} and {warmup}")
     for _ in range(warmup):
-        step_seconds(loss_fn, logits, target)
-        step_seconds(F.cross_entropy, logits, target)
-    loss_times, ce_times = [], []
+        step_seconds(ours, logits, target)
+        step_seconds(theirs, logits, target)
+    times: dict[str, list[float]] = {"ours": [], "theirs": []}
     for i in range(repeats):
-        # alternate which goes first, so neither always follows the other
-        pair = [(loss_fn, loss_times), (F.cross_entropy, ce_times)]
-        for fn, times in pair if i % 2 == 0 else pair[::-1]:
-            times.append(step_seconds(fn, logits, target))
-    ratios = [a / b for a, b in zip(loss_times, ce_times)]
+        pair = [("ours", ours), ("theirs", theirs)]
+        for key, fn in pair if i % 2 == 0 else pair[::-1]:
+            times[key].append(step_seconds(fn, logits, target))
+    ratios = [a / b for a, b in zip(times["ours"], times["theirs"])]
     return {
-        "loss": name,
-        "loss_ms": round(1e3 * statistics.median(loss_times), 3),
-        "ce_ms": round(1e3 * statistics.median(ce_times), 3),
+        "ours_ms": round(1e3 * statistics.median(times["ours"]), 3),
+        "theirs_ms": round(1e3 * statistics.median(times["theirs"]), 3),
         "ratio": round(statistics.median(ratios), 3),
-        "min_ratio": round(min(loss_times) / min(ce_times), 3),
-        "target": TARGET_RATIO.get(name, DEFAULT_TARGET),
+        "min_ratio": round(min(times["ours"]) / min(times["theirs"]), 3),
     }
 
 
@@ -76,44 +91,66 @@ def loss_cost(
     repeats: int = 60,
     warmup: int = 5,
     threads: int = 1,
-    keep_denormals: bool = False,
+    columns: Sequence[str] = ("kept",),
 ) -> dict:
     """Time every loss of ``losses`` against cross-entropy on ``n`` rows; return
-    ``{"setup": {...}, "rows": [one dict per loss]}`` (the JSON of ``bench_losses.py``).
+    ``{"setup": {...}, "rows": [{"loss", "target", <column>: interleaved(...)}, ...]}``.
 
     The torch thread count and the denormal setting are restored afterwards.
     """
     unknown = sorted(set(losses) - set(LOSSES))
     if unknown:
         raise ValueError(f"unknown losses {unknown}; expected names from {LOSSES}")
-    old_threads = torch.get_num_threads()
+    bad = sorted(set(columns) - set(COLUMNS))
+    if bad or not columns:
+        raise ValueError(f"columns {list(columns)}: expected one or more of {COLUMNS}")
+    old_threads, old_flush = torch.get_num_threads(), _flush_denormal_enabled()
     torch.set_num_threads(threads)
-    flushed = torch.set_flush_denormal(not keep_denormals) and not keep_denormals
     try:
         generator = torch.Generator().manual_seed(0)
         counts = torch.tensor(NAMES_COUNTS)
-        prior = counts / counts.sum()
-        target = torch.multinomial(prior, n, replacement=True, generator=generator)
+        target = torch.multinomial(counts / counts.sum(), n, replacement=True, generator=generator)
         logits = (2 * torch.randn(n, len(counts), generator=generator)).requires_grad_()
-        rows = [measure(name, logits, target, counts, repeats, warmup) for name in losses]
+        compiled_ce = torch.compile(F.cross_entropy) if "compiled" in columns else None
+        rows = []
+        for name in losses:
+            row = {"loss": name, "target": TARGET_RATIO}
+            for column in columns:
+                torch.set_flush_denormal(column == "flushed")
+                ours, theirs = build_loss(name, class_counts=counts), F.cross_entropy
+                if column == "compiled":
+                    ours, theirs = torch.compile(ours), compiled_ce
+                row[column] = interleaved(
+                    ours, theirs, logits, target, repeats=repeats, warmup=warmup
+                )
+            rows.append(row)
     finally:
         torch.set_num_threads(old_threads)
-        torch.set_flush_denormal(False)
+        torch.set_flush_denormal(old_flush)
     setup = {"n": n, "c": len(NAMES_COUNTS), "threads": threads, "repeats": repeats}
-    setup.update(torch=torch.__version__, denormals_flushed=flushed, clock="process CPU time")
+    setup.update(torch=torch.__version__, clock="process CPU time", columns=list(columns))
     return {"setup": setup, "rows": rows}
 
 
+def _flush_denormal_enabled() -> bool:
+    """Whether denormals are being flushed now (``set_flush_denormal`` does not say)."""
+    tiny = torch.tensor(torch.finfo(torch.float32).tiny)
+    return bool((tiny / 2) == 0)
+
+
 def markdown(rows: list[dict]) -> str:
-    """The rows of :func:`loss_cost` as a Markdown table."""
+    """The rows of :func:`loss_cost` as a Markdown table: the times of the first column, then
+    the median ratio of every column, marked where the kept ratio is over its target."""
+    columns = [c for c in COLUMNS if c in rows[0]]
+    first = columns[0]
     lines = [
-        "| loss | loss ms | CE ms | ratio | min ratio | target |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| loss | loss ms | CE ms | " + " | ".join(columns) + " | target |",
+        "|---|---:|---:|" + "---:|" * len(columns) + "---:|",
     ]
     for r in rows:
-        mark = "" if r["ratio"] <= r["target"] else " (over)"
-        lines.append(
-            f"| {r['loss']} | {r['loss_ms']:.2f} | {r['ce_ms']:.2f} | "
-            f"{r['ratio']:.2f}{mark} | {r['min_ratio']:.2f} | {r['target']} |"
-        )
+        cells = [r["loss"], f"{r[first]['ours_ms']:.2f}", f"{r[first]['theirs_ms']:.2f}"]
+        for column in columns:
+            over = column == "kept" and r[column]["ratio"] > r["target"]
+            cells.append(f"{r[column]['ratio']:.2f}" + (" (over)" if over else ""))
+        lines.append("| " + " | ".join(cells) + f" | {r['target']} |")
     return "\n".join(lines)
