@@ -133,9 +133,8 @@ class GHMCLoss(SoftmaxLoss):
         self, g: torch.Tensor, ignored: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(beta, tot)``: ``beta`` for every ``g`` (0 where ``ignored``; None: nothing
-        ignored) from the kept ``g``'s
-        bin counts, and the number of kept positions; stores the updated statistics when
-        updating (training mode or ``always_update``)."""
+        ignored) from the kept ``g``'s bin counts, and the number of kept positions; stores
+        the updated statistics when updating (training mode or ``always_update``)."""
         update = self.training or self.always_update
         idx = self._bin_index(g, ignored).reshape(-1)
         counts = _bin_counts(idx, self.bins + 1)[: self.bins]  # the last: ignored
