@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.metrics import (
+    accuracy_score,
     balanced_accuracy_score,
     confusion_matrix,
     f1_score,
@@ -59,6 +64,37 @@ def test_epoch_metrics_agree_with_the_full_report() -> None:
     full = classification_metrics(Y_TRUE, Y_PRED, NAMES)
     quick = epoch_metrics(torch.tensor(Y_TRUE), torch.tensor(Y_PRED), 3)
     assert quick == {k: full[k] for k in ("accuracy", "macro_f1", "balanced_accuracy")}
+
+
+@given(
+    st.integers(2, 12).flatmap(
+        lambda c: st.tuples(
+            st.just(c),
+            st.lists(st.tuples(st.integers(0, c - 1), st.integers(0, c - 1)), min_size=1),
+        )
+    )
+)
+def test_epoch_metrics_equal_scikit_learn_exactly(case) -> None:
+    """The bincount confusion matrix gives scikit-learn's three numbers bit for bit, also
+    with classes absent from y_true or y_pred (every class present in neither counts 0)."""
+    num_classes, pairs = case
+    y_true, y_pred = (np.array(column) for column in zip(*pairs))
+    labels = np.arange(num_classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns of classes only predicted
+        expected = {
+            "accuracy": accuracy_score(y_true, y_pred),
+            "macro_f1": f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+            "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+        }
+    assert epoch_metrics(y_true, y_pred, num_classes) == expected
+
+
+def test_epoch_metrics_name_a_class_out_of_range() -> None:
+    with pytest.raises(ValueError, match=r"y_pred holds class 3; expected classes in \[0, 3\)"):
+        epoch_metrics([0, 1, 2], [0, 1, 3], 3)
+    with pytest.raises(ValueError, match=r"y_true holds class -1"):
+        epoch_metrics([0, -1], [0, 1], 3)
 
 
 def test_mismatched_inputs_are_rejected() -> None:

@@ -56,7 +56,9 @@ class GradientDiagnostics:
 
     Call :meth:`update` after ``loss.backward()`` with the logits (whose
     ``.grad`` was retained), the targets and the loss; :meth:`compute` returns
-    the epoch's numbers and starts a new epoch.
+    the epoch's numbers and starts a new epoch. With ``models=K`` the inputs carry a
+    leading model axis (logits (K, N, C), targets (K, N), one loss per model) and
+    :meth:`compute_per_model` returns each model's numbers (:mod:`imbloss.stacked`).
     """
 
     def __init__(
@@ -66,47 +68,63 @@ class GradientDiagnostics:
         *,
         easy_threshold: float = EASY_THRESHOLD,
         device: torch.device | str = "cpu",
+        models: int | None = None,
     ) -> None:
         self.easy_threshold = easy_threshold
+        self.models = models
         self.is_head = torch.zeros(num_classes, dtype=torch.bool, device=device)
         self.is_head[list(head)] = True
         # float64 keeps long epochs exact; MPS has no float64, so it sums in float32
         self._dtype = torch.float32 if torch.device(device).type == "mps" else torch.float64
-        self._sums = torch.zeros(6, dtype=self._dtype, device=device)
+        shape = (6,) if models is None else (models, 6)
+        self._sums = torch.zeros(shape, dtype=self._dtype, device=device)
 
     def update(self, logits: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
-        """Add one batch: ``logits`` (N, C) after backward with ``logits.grad`` set."""
+        """Add one batch: ``logits`` (N, C), or (K, N, C) with ``models=K``, after backward
+        with ``logits.grad`` set; ``loss`` the batch mean (one per model)."""
         if logits.grad is None:
             raise ValueError(
                 "logits.grad is None; call logits.retain_grad() before loss.backward()"
             )
         with torch.no_grad():
-            index = target[:, None]
-            g = logits.grad.float().gather(1, index).squeeze(1).abs()
-            p_t = torch.softmax(logits.detach().float(), dim=1).gather(1, index).squeeze(1)
+            index = target.unsqueeze(-1)
+            g = logits.grad.float().gather(-1, index).squeeze(-1).abs()
+            p_t = torch.softmax(logits.detach().float(), dim=-1).gather(-1, index).squeeze(-1)
             easy = p_t > self.easy_threshold
+            rows = target.shape[-1]
             batch = torch.stack(
                 [
-                    g.sum(),
-                    (g * easy).sum(),
-                    (g * self.is_head[target]).sum(),
-                    p_t.sum(),
-                    loss.detach().float() * len(target),
-                    torch.tensor(float(len(target)), device=g.device),
-                ]
+                    g.sum(-1),
+                    (g * easy).sum(-1),
+                    (g * self.is_head[target]).sum(-1),
+                    p_t.sum(-1),
+                    loss.detach().float() * rows,
+                    torch.full_like(p_t[..., 0], float(rows)),
+                ],
+                dim=-1,
             )
             self._sums += batch.to(self._dtype)
 
     def compute(self) -> dict[str, float]:
         """The epoch's ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` and ``loss``."""
-        total_g, easy_g, head_g, sum_p, sum_loss, n = self._sums.tolist()
+        if self.models is not None:
+            raise ValueError("these diagnostics have a model axis; use compute_per_model()")
+        return self.compute_per_model()[0]
+
+    def compute_per_model(self) -> list[dict[str, float]]:
+        """:meth:`compute` for every model (one dict without a model axis)."""
+        sums = self._sums.view(-1, 6).tolist()
         self._sums.zero_()
-        if n == 0:
-            raise ValueError("no batch was added since the last compute()")
-        nan = float("nan")
-        return {
-            "easy_grad_share": easy_g / total_g if total_g > 0 else nan,
-            "head_grad_share": head_g / total_g if total_g > 0 else nan,
-            "mean_p_t": sum_p / n,
-            "loss": sum_loss / n,
-        }
+        return [_shares(*row) for row in sums]
+
+
+def _shares(total_g, easy_g, head_g, sum_p, sum_loss, n) -> dict[str, float]:
+    if n == 0:
+        raise ValueError("no batch was added since the last compute()")
+    nan = float("nan")
+    return {
+        "easy_grad_share": easy_g / total_g if total_g > 0 else nan,
+        "head_grad_share": head_g / total_g if total_g > 0 else nan,
+        "mean_p_t": sum_p / n,
+        "loss": sum_loss / n,
+    }
