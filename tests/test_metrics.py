@@ -14,6 +14,7 @@ from sklearn.metrics import (
     balanced_accuracy_score,
     confusion_matrix,
     f1_score,
+    precision_recall_fscore_support,
     precision_score,
     recall_score,
 )
@@ -74,9 +75,10 @@ def test_epoch_metrics_agree_with_the_full_report() -> None:
         )
     )
 )
-def test_epoch_metrics_equal_scikit_learn_exactly(case) -> None:
-    """The bincount confusion matrix gives scikit-learn's three numbers bit for bit, also
-    with classes absent from y_true or y_pred (every class present in neither counts 0)."""
+def test_metrics_equal_scikit_learn_exactly(case) -> None:
+    """The bincount confusion matrix gives scikit-learn's numbers bit for bit (the three
+    summary numbers, per-class precision / recall / F1 / support, the matrix), also with
+    classes absent from y_true or y_pred (every class present in neither counts 0)."""
     num_classes, pairs = case
     y_true, y_pred = (np.array(column) for column in zip(*pairs))
     labels = np.arange(num_classes)
@@ -88,6 +90,16 @@ def test_epoch_metrics_equal_scikit_learn_exactly(case) -> None:
             "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
         }
     assert epoch_metrics(y_true, y_pred, num_classes) == expected
+    report = classification_metrics(y_true, y_pred, [str(c) for c in labels])
+    assert {k: report[k] for k in expected} == expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        columns = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    for i, per_class in enumerate(report["per_class"].values()):
+        assert [per_class[k] for k in ("precision", "recall", "f1", "support")] == [
+            column[i] for column in columns
+        ]
+    assert report["confusion_matrix"] == confusion_matrix(y_true, y_pred, labels=labels).tolist()
 
 
 def test_epoch_metrics_name_a_class_out_of_range() -> None:

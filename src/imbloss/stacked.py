@@ -330,11 +330,15 @@ class _StackedTrainer:
             ]
         ).to(self.device)
         models = torch.arange(len(self.configs), device=self.device).unsqueeze(1)
+        # the epoch's rows in order, gathered once: each batch is then a view
+        inputs, targets = train.x[models, orders], train.y[models, orders]
         self.model.train()
-        for rows in orders.split(config.batch_size, dim=1):
+        batches = zip(
+            inputs.split(config.batch_size, dim=1), targets.split(config.batch_size, dim=1)
+        )
+        for x, target in batches:
             for group in self.optimizer.param_groups:
                 group["lr"] = learning_rate(config, self.step, total_steps)
-            x, target = train.x[models, rows], train.y[models, rows]
             with self.autocast():
                 logits = self.model(x)
             logits.retain_grad()

@@ -18,7 +18,9 @@ seeds; then, per target metric, the grid point with the best mean validation sco
 runs on every seed (:func:`tuned_runs`). Runs go to local joblib worker processes or,
 with a ``scheduler`` address (the spec's key or ``run_sweep(..., scheduler=)``), to
 the workers of a Dask distributed cluster through joblib's Dask backend; the results
-are the same. The workers return each result (or failure) to this process, which
+are the same. The seeds of one digits setting go to one worker as one job and
+train together as one stacked model (:func:`imbloss.stacked.fit_stacked`), several times
+cheaper than one run each. The workers return each result (or failure) to this process, which
 writes ``<results_dir>/<run_id>.npz`` and ``<run_id>.json``
 (:class:`~imbloss.runs.RunResult`) as soon as the run ends, so the workers need no
 shared file system; a run whose JSON exists is not run again. A run that raises is
@@ -330,20 +332,24 @@ def _run_configs(
     with _backend(scheduler if todo else None):
         jobs = joblib.Parallel(
             n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
-        )(joblib.delayed(_run_one)(config.to_dict()) for config in todo)
+        )(joblib.delayed(_run_group)([c.to_dict() for c in group]) for group in _groups(todo))
         bar = progress(
-            jobs,
             total=len(todo),
             desc=desc if scheduler is None else f"{desc} on {scheduler}",
             unit="run",
             quiet=quiet or not todo,
         )
         try:
-            for outcome in bar:
-                failure = _record(outcome, results_dir)
-                if failure is not None:
-                    failures.append(failure)
-                    bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
+            for outcomes in jobs:
+                for outcome in outcomes:
+                    failure = _record(outcome, results_dir)
+                    if failure is not None:
+                        failures.append(failure)
+                        bar.write(
+                            f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr
+                        )
+                bar.update(len(outcomes))
+            bar.close()
         except KeyboardInterrupt:
             # stop the workers; what they were doing is lost, and joblib's note says so
             with warnings.catch_warnings(), contextlib.suppress(Exception):
@@ -391,24 +397,48 @@ def _for_worker(config: TrainConfig) -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
-def _run_one(config_dict: dict) -> dict:
-    """Fit one config in a worker: ``{"result", "predictions"}`` or ``{"failure": report}``."""
-    from imbloss.train import fit_and_predict  # the trainer is only needed in the workers
+def _groups(todo: list[TrainConfig]) -> list[list[TrainConfig]]:
+    """The worker jobs: the configs that train together (:func:`imbloss.stacked.stack_key`,
+    the seeds of one digits setting) as one job, every other config alone; in ``todo``'s order."""
+    from imbloss.stacked import stack_key
+
+    groups: dict[str, list[TrainConfig]] = {}
+    for config in todo:
+        groups.setdefault(stack_key(config) or config.run_id, []).append(config)
+    return list(groups.values())
+
+
+def _run_group(config_dicts: list[dict]) -> list[dict]:
+    """Fit configs in a worker, stacked when there are several: one outcome per config,
+    ``{"result", "predictions"}`` or ``{"failure": report}``."""
+    # the trainers are only needed in the workers
+    from imbloss.stacked import fit_stacked
+    from imbloss.train import fit_and_predict
 
     _prepare_worker()
-    config = TrainConfig.from_dict(config_dict)
+    configs = [TrainConfig.from_dict(values) for values in config_dicts]
     try:
-        result, predictions = fit_and_predict(config)
-        return {"result": result.to_dict(), "predictions": predictions.to_arrays()}
+        if len(configs) == 1:
+            pairs = [fit_and_predict(configs[0])]
+        else:
+            pairs = fit_stacked(configs)
+        return [
+            {"result": result.to_dict(), "predictions": predictions.to_arrays()}
+            for result, predictions in pairs
+        ]
     except Exception as error:  # noqa: BLE001 - reported with its traceback, the sweep goes on
-        report = {
-            "run_id": config.run_id,
-            "config": config_dict,
-            "error": f"{type(error).__name__}: {error}",
-            "traceback": traceback.format_exc(),
-            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-        }
-        return {"failure": report}
+        return [
+            {
+                "failure": {
+                    "run_id": config.run_id,
+                    "config": values,
+                    "error": f"{type(error).__name__}: {error}",
+                    "traceback": traceback.format_exc(),
+                    "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                }
+            }
+            for config, values in zip(configs, config_dicts)
+        ]
 
 
 def _prepare_worker() -> None:
