@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from imbloss.config import CONDITIONS, TrainConfig
+from imbloss.config import CONDITIONS, TrainConfig, stack_key
 from imbloss.data import prepare_digits
 from imbloss.diagnostics import GradientDiagnostics
 from imbloss.models import FeatureMLP
-from imbloss.stacked import StackedMLP, fit_stacked, stack_key
+from imbloss.stacked import StackedMLP, fit_stacked
 from imbloss.sweep import _groups
 from imbloss.train import fit_and_predict
 

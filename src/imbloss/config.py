@@ -18,7 +18,7 @@ from imbloss.losses import LOSSES, build_loss
 from imbloss.losses._checks import check_choice as _check_choice
 from imbloss.losses._checks import check_int as _check_int
 from imbloss.losses._checks import check_real as _check_real
-from imbloss.runs import run_id
+from imbloss.runs import RUNTIME_FIELDS, run_id
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DATASET_KWARGS = {
@@ -167,6 +167,19 @@ class TrainConfig:
     def run_id(self) -> str:
         """A stable, readable id (:func:`imbloss.runs.run_id`)."""
         return run_id(self.to_dict())
+
+
+def stack_key(config: TrainConfig) -> str | None:
+    """What configs must share to train together in one stack, or None if ``config`` cannot.
+
+    Configs stack (:func:`imbloss.stacked.fit_stacked`) when they train on the digits data (a
+    :class:`~imbloss.models.FeatureMLP`) and differ only in ``seed`` and in how they run
+    (threads, progress).
+    """
+    if config.dataset != "digits":
+        return None
+    values = config.to_dict()
+    return repr(sorted((k, v) for k, v in values.items() if k not in ("seed", *RUNTIME_FIELDS)))
 
 
 def _is_cuda_index(device: str) -> bool:

@@ -41,15 +41,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbloss.config import TrainConfig, resolve_device
+from imbloss.config import TrainConfig, resolve_device, stack_key
 from imbloss.data import epoch_indices
 from imbloss.data.base import PreparedData
 from imbloss.diagnostics import GradientDiagnostics, head_classes
 from imbloss.losses import build_loss, class_balanced_weights
 from imbloss.metrics import classification_metrics, epoch_metrics
-from imbloss.models import FeatureMLP, build_model
+from imbloss.models import CosineClassifier, FeatureMLP, build_model
 from imbloss.progress import progress
-from imbloss.runs import RUNTIME_FIELDS, TARGET_METRICS, Predictions, RunResult, condition
+from imbloss.runs import TARGET_METRICS, Predictions, RunResult, condition
 from imbloss.train import (
     DRW_BETA,
     _torch_threads,
@@ -63,18 +63,6 @@ from imbloss.train import (
 
 # losses whose batch value is not a mean of per-example terms: one instance per model
 BATCH_COUPLED_LOSSES = ("ghm",)
-
-
-def stack_key(config: TrainConfig) -> str | None:
-    """What configs must share to train in one stack, or None if ``config`` cannot be stacked.
-
-    Configs stack when they differ only in ``seed`` (and in how they run: threads, progress)
-    and train a :class:`~imbloss.models.FeatureMLP`, i.e. on the digits data.
-    """
-    if config.dataset != "digits":
-        return None
-    values = config.to_dict()
-    return repr(sorted((k, v) for k, v in values.items() if k not in ("seed", *RUNTIME_FIELDS)))
 
 
 class StackedMLP(nn.Module):
@@ -98,8 +86,9 @@ class StackedMLP(nn.Module):
         self.weights = nn.ParameterList(
             [nn.Parameter(torch.stack([state[name] for state in states])) for name in self.names]
         )
-        self.cosine = len(self.names) == 3  # hidden weight, hidden bias, class weights
-        self.dropout = models[0].net[2].p
+        _, _, dropout, classifier = models[0].net
+        self.cosine = isinstance(classifier, CosineClassifier)
+        self.dropout = dropout.p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w1, b1, w2, *b2 = self.weights
@@ -123,7 +112,10 @@ class StackedMLP(nn.Module):
 def fit_stacked(
     configs: Sequence[TrainConfig], data: Sequence[PreparedData] | None = None
 ) -> list[tuple[RunResult, Predictions]]:
-    """Train ``configs`` (one :func:`stack_key`, distinct seeds) at once; one result per config.
+    """Train ``configs`` at once (one :func:`~imbloss.config.stack_key`, distinct seeds).
+
+    Returns one ``(RunResult, Predictions)`` per config, in order, as
+    :func:`imbloss.train.fit_and_predict` would.
 
     ``data`` overrides loading each config's split (one per config, in order). Timings are
     the stack's, divided by ``K`` (``timings["stacked_models"]`` says ``K``).

@@ -60,7 +60,7 @@ import joblib
 import pandas as pd
 from tqdm.auto import tqdm
 
-from imbloss.config import CONDITIONS, DATASET_KWARGS, TrainConfig, resolve_device
+from imbloss.config import CONDITIONS, DATASET_KWARGS, TrainConfig, resolve_device, stack_key
 from imbloss.errors import DeviceError, SweepInterrupted
 from imbloss.losses import LOSSES
 from imbloss.profiles import PROFILES, load_spec  # noqa: F401 - re-exported
@@ -398,10 +398,8 @@ def _for_worker(config: TrainConfig) -> TrainConfig:
 
 
 def _groups(todo: list[TrainConfig]) -> list[list[TrainConfig]]:
-    """The worker jobs: the configs that train together (:func:`imbloss.stacked.stack_key`,
+    """The worker jobs: the configs that train together (:func:`imbloss.config.stack_key`,
     the seeds of one digits setting) as one job, every other config alone; in ``todo``'s order."""
-    from imbloss.stacked import stack_key
-
     groups: dict[str, list[TrainConfig]] = {}
     for config in todo:
         groups.setdefault(stack_key(config) or config.run_id, []).append(config)
