@@ -70,6 +70,7 @@ from .core import (
     SoftmaxLoss,
     along_class_axis,
     compute_dtype_logits,
+    elementwise_mean_denominator,
     modulated_cross_entropy,
     reduce_weighted,
 )
@@ -92,6 +93,9 @@ class GHMCLoss(SoftmaxLoss):
         always_update: update the statistics in evaluation mode too (mmdetection's
             behaviour); by default only in training mode.
         weight: per-class weight of length C (the class axis is dim 1), or None.
+        label_smoothing: ε of the softmax form, as in ``F.cross_entropy``: the harmonizing
+            weight of the true class's ``g = 1 - p_t`` times the smoothed cross-entropy (see
+            :mod:`imbloss.losses.core`); the sigmoid form takes no smoothing.
         ignore_index: target value whose positions (softmax) or elements (sigmoid)
             add nothing and are not counted in the bins.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -106,10 +110,18 @@ class GHMCLoss(SoftmaxLoss):
         bias_correction: bool = False,
         always_update: bool = False,
         weight: torch.Tensor | Sequence[float] | None = None,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        super().__init__(
+            weight, label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction
+        )
+        if use_sigmoid and label_smoothing:
+            raise ValueError(
+                f"label_smoothing={label_smoothing!r} applies to the softmax form; expected 0 "
+                "with use_sigmoid=True (smooth the float targets themselves)"
+            )
         check_int("bins", bins, minimum=1)
         check_real("momentum", momentum, low=0.0, high=1.0, high_open=True)
         self.bins = int(bins)
@@ -127,6 +139,13 @@ class GHMCLoss(SoftmaxLoss):
             f"bias_correction={self.bias_correction}, always_update={self.always_update}, "
             + super().extra_repr()
         )
+
+    def mean_denominator(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """What ``reduction="mean"`` divides by (float64): ``Σ w_y`` over the kept positions
+        (softmax), ``Σ w_c`` over the kept elements (sigmoid)."""
+        if self.use_sigmoid:
+            return elementwise_mean_denominator(target, self.weight, self.ignore_index)
+        return super().mean_denominator(logits, target)
 
     @torch.no_grad()
     def _harmonize(
@@ -190,6 +209,7 @@ class GHMCLoss(SoftmaxLoss):
             # called after the core has validated target
             modulator=lambda p_t: self._harmonize(1 - p_t, target == self.ignore_index)[0],
             detach_modulator=True,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )

@@ -38,7 +38,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_class_vector, check_real, check_reduction, check_sigmoid_inputs
-from .core import along_class_axis, compute_dtype_logits, reduce_weighted
+from .core import (
+    along_class_axis,
+    compute_dtype_logits,
+    elementwise_mean_denominator,
+    reduce_weighted,
+)
 
 
 def _check_params(alpha: float | None, gamma: float) -> None:
@@ -175,6 +180,11 @@ class SigmoidFocalLoss(nn.Module):
             pos_weight=self.pos_weight,
             ignore_index=self.ignore_index,
         )
+
+    def mean_denominator(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """What ``reduction="mean"`` divides by (float64): ``Σ w_c`` over the kept elements,
+        their number without a ``weight``."""
+        return elementwise_mean_denominator(targets, self.weight, self.ignore_index)
 
     def extra_repr(self) -> str:
         return (
