@@ -41,14 +41,17 @@ def assert_compiles_to_the_eager_numbers(eager, compiled, logits, target):
 
 
 @pytest.mark.parametrize("name", LOSSES)
-def test_every_factory_loss_compiles_without_a_graph_break(name):
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_every_factory_loss_compiles_without_a_graph_break(name, label_smoothing, device):
     torch._dynamo.reset()
     kwargs = {"weight": [1.0, 2.0, 0.5, 3.0]} if name in ("ce", "focal", "ldam") else {}
     if name == "ghm":
         kwargs["momentum"] = 0.0  # each call's weights depend on that batch alone
-    loss = build_loss(name, class_counts=COUNTS, **kwargs)
+    loss = build_loss(name, class_counts=COUNTS, label_smoothing=label_smoothing, **kwargs)
+    loss = loss.to(device)
     compiled = torch.compile(loss, fullgraph=True, backend="eager")
-    assert_compiles_to_the_eager_numbers(loss, compiled, *softmax_batch())
+    logits, target = softmax_batch()
+    assert_compiles_to_the_eager_numbers(loss, compiled, logits.to(device), target.to(device))
 
 
 @pytest.mark.parametrize("use_sigmoid", [False, True])

@@ -38,12 +38,12 @@ SOFTMAX = {
 }
 
 
-def batch(n=6, spatial=(), seed=0, dtype=torch.float64, scale=2.0):
+def batch(n=6, spatial=(), seed=0, dtype=torch.float64, scale=2.0, device="cpu"):
     g = torch.Generator().manual_seed(seed)
     logits = scale * torch.randn(n, C, *spatial, generator=g, dtype=dtype)
     target = torch.randint(0, C, (n, *spatial), generator=g)
     target.view(-1)[1] = -100
-    return logits.requires_grad_(), target
+    return logits.to(device).requires_grad_(), target.to(device)
 
 
 def true_class(logits, target):
@@ -62,10 +62,10 @@ DIFFERENTIABLE = [n for n in SOFTMAX if "detached" not in n and n != "gw_blog"]
 @pytest.mark.parametrize("name", DIFFERENTIABLE)
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 @pytest.mark.parametrize("spatial", [(), (2, 3)])
-def test_gradcheck_float64(name, reduction, spatial):
+def test_gradcheck_float64(name, reduction, spatial, device):
     """Autograd's gradient equals the finite-difference gradient (float64), for (N, C) and
     (N, C, d1, d2) logits with an ignored position."""
-    logits, target = batch(spatial=spatial)
+    logits, target = batch(spatial=spatial, device=device)
     assert torch.autograd.gradcheck(
         lambda z: SOFTMAX[name](z, target, reduction=reduction), (logits,)
     )
