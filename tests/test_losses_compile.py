@@ -80,3 +80,19 @@ def test_sigmoid_focal_compiles_with_every_option():
 
     compiled = torch.compile(loss, fullgraph=True, backend="eager")
     assert_compiles_to_the_eager_numbers(loss, compiled, *sigmoid_batch())
+
+
+def test_compiled_ldam_bounds_the_exponentials_but_not_the_true_logit(device):
+    """Compiled, LDAM's scaled change is plain operations with _ChangedNLL's exponent bound:
+    a hopeless example, its true logit 600 below the others after the scale, keeps its loss
+    of about 600 and its gradient -s on the true logit, as in eager mode."""
+    torch._dynamo.reset()
+    loss = build_loss("ldam", class_counts=COUNTS, reduction="sum").to(device)
+    compiled = torch.compile(loss, fullgraph=True, backend="eager")
+    logits = torch.tensor([[-10.0, 10.0, 10.0, 0.0]], device=device)
+    target = torch.tensor([0], device=device)
+    assert_compiles_to_the_eager_numbers(loss, compiled, logits, target)
+    assert compiled(logits, target).item() > 600
+    x = logits.clone().requires_grad_()
+    compiled(x, target).backward()
+    assert x.grad[0, 0].item() == pytest.approx(-30.0)
