@@ -43,9 +43,9 @@ per-position vector; a logit offset, margin or scale goes through one custom fun
 (:class:`_ChangedNLL`) that allocates two (N, C) tensors per step where
 ``F.cross_entropy`` allocates three, writes its gradient in one pass and bounds the
 exponent range (``EXPONENT_BOUND``); under ``torch.compile`` the change is plain
-broadcasting operations instead (:func:`_plain_changed_logits`; with a scale, the same bound,
-:func:`_bounded_nll`), which inductor fuses with the cross-entropy. With label smoothing a
-change is always plain operations and a modulated loss takes one
+broadcasting operations instead (:func:`_changed_logits` without a scatter; with a scale,
+the same bound, :func:`_bounded_nll`), which inductor fuses with the cross-entropy. With
+label smoothing a change is always plain operations and a modulated loss takes one
 ``log_softmax`` (the uniform part needs every class's log-probability).
 Checking that the targets are class indices waits for the device once per call
 (a min/max of the target), as does checking a given ``weight`` for negative
@@ -136,43 +136,37 @@ def _changed_logits(
     scale: float,
     offset: torch.Tensor | None,
     shift: torch.Tensor | None,
+    *,
+    scatter: bool = True,
 ) -> torch.Tensor:
-    """``s (z + b)`` with ``shift = -s Δ_y`` added at the true class ``index``; a fresh tensor."""
+    """``s (z + b)`` with ``shift = -s Δ_y`` added at the true class ``index``; a fresh tensor.
+    With ``scatter=False`` the true class is found by comparison (:func:`_true_class`), in
+    broadcasting operations only, which inductor fuses with the cross-entropy (it would not
+    fuse the scatter)."""
     if offset is not None:
         t = torch.add(offset * scale, z, alpha=scale)
     else:
         t = z * scale if scale != 1.0 else z.clone()
-    return t if shift is None else t.scatter_add_(1, index, shift)
+    if shift is None:
+        return t
+    if scatter:
+        return t.scatter_add_(1, index, shift)
+    return torch.where(_true_class(t, index), t + shift, t)
 
 
-def _plain_changed_logits(
-    z: torch.Tensor,
-    index: torch.Tensor,
-    scale: float,
-    offset: torch.Tensor | None,
-    shift: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The changed logits of :func:`_changed_logits` in broadcasting operations only (the true
-    class found by comparison, not by a scatter, which inductor would not fuse), and the
-    mask of the true class."""
-    if offset is not None:
-        t = torch.add(offset * scale, z, alpha=scale)
-    else:
-        t = z * scale if scale != 1.0 else z
-    classes = torch.arange(t.shape[1], device=t.device).view(-1, *([1] * (t.dim() - 2)))
-    true = classes == index
-    if shift is not None:
-        t = torch.where(true, t + shift, t)
-    return t, true
+def _true_class(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The boolean mask of the class ``index`` (N, 1, d1, ...) along dim 1 of ``t``."""
+    classes = torch.arange(t.shape[1], device=t.device)
+    return classes.view(-1, *([1] * (t.dim() - 2))) == index
 
 
-def _bounded_nll(t: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """``-log softmax(t)`` at the ``true`` class, with the exponentials bounded as in
+def _bounded_nll(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``-log softmax(t)`` at the true class ``index``, with the exponentials bounded as in
     :class:`_ChangedNLL` (the true logit enters the loss unbounded): its loss, and its
     gradient up to ``s e^-50``, in plain operations that inductor fuses."""
     t = t - t.detach().amax(1, keepdim=True)  # a shift per row: no change to the softmax
     total = t.clamp(min=-EXPONENT_BOUND).exp().sum(1)
-    return total.log() - torch.where(true, t, 0.0).sum(1)
+    return total.log() - torch.where(_true_class(t, index), t, 0.0).sum(1)
 
 
 class _ChangedNLL(torch.autograd.Function):
@@ -273,14 +267,14 @@ def modulated_cross_entropy(
             minus_delta = along_class_axis(margin, z, "margin").flatten() * -scale
             shift = minus_delta.index_select(0, safe_target.flatten()).view_as(index)
         if plain:
-            z, true = _plain_changed_logits(z, index, scale, offset, shift)
+            z = _changed_logits(z, index, scale, offset, shift, scatter=False)
     # compiled, a scaled change is bounded as _ChangedNLL bounds it (not when smoothed: the
     # smoothed loss reads every logit)
     bounded = plain and changed and scale != 1.0 and not label_smoothing
     if not plain:
         nll = torch.where(keep, _ChangedNLL.apply(z, index, scale, offset, shift), 0.0)
     elif bounded:
-        nll = torch.where(keep, _bounded_nll(z, true), 0.0)
+        nll = torch.where(keep, _bounded_nll(z, index), 0.0)
     elif not modulated:
         # one fused kernel weights, smooths, masks and sums; "mean" keeps its empty-batch guard
         fused = "sum" if reduction == "mean" else reduction
