@@ -64,8 +64,13 @@ def _loss_and_grad(x, t, factor, gamma, pos_weight, need_grad):
     loss = modulator * bce
     if not need_grad:
         return loss, None
-    d_bce = torch.lerp(p, -q if pos_weight is None else -pos_weight * q, t)
-    r = (p * q).mul_(1 - 2 * t).div_(torch.where(u > 0, u, 1))
+    if pos_weight is None:
+        d_bce = torch.addcmul(u, t, q, value=-2)  # σ(x) - t as lerp(p, -q, t): exact for 0/1
+    else:
+        d_bce = torch.lerp(p, -pos_weight * q, t)
+    # u = 0 only where p q = 0 (t is 0 or 1 there), so the clamp leaves r = 0 as it should
+    r = (p * q).div_(u.clamp(min=torch.finfo(u.dtype).tiny))
+    r = torch.addcmul(r, r, t, value=-2)  # (1 - 2t) p q / u
     return loss, torch.addcmul(d_bce, r, bce, value=gamma).mul_(modulator)
 
 
