@@ -45,13 +45,14 @@ def make_losses() -> dict:
         "ldam": build_loss("ldam", class_counts=COUNTS, weight=WEIGHT, ignore_index=-1),
         "ghm": build_loss("ghm", weight=WEIGHT, momentum=0.0, ignore_index=-1),
         "ghm_sigmoid": GHMCLoss(5, 0.0, use_sigmoid=True, weight=WEIGHT, ignore_index=-1),
+        "ghm_sigmoid_unweighted": GHMCLoss(5, 0.0, use_sigmoid=True, ignore_index=-1),
     }
 
 
 def make_batch(name: str) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(11)
     logits = 3 * torch.randn(30, 4, generator=gen, dtype=torch.float64)
-    if name == "ghm_sigmoid":
+    if name.startswith("ghm_sigmoid"):
         target = (torch.rand(30, 4, generator=gen) < 0.3).double()
         target[torch.rand(30, 4, generator=gen) < 0.2] = -1
     else:

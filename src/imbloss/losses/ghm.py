@@ -151,8 +151,8 @@ class GHMCLoss(SoftmaxLoss):
     def _harmonize(
         self, g: torch.Tensor, ignored: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(beta, tot)``: ``beta`` for every ``g`` (0 where ``ignored``; None: nothing
-        ignored) from the kept ``g``'s bin counts, and the number of kept positions; stores
+        """``beta`` for every ``g`` (0 where ``ignored``; None: nothing ignored) from the kept
+        ``g``'s bin counts; stores
         the updated statistics when updating (training mode or ``always_update``)."""
         update = self.training or self.always_update
         idx = self._bin_index(g, ignored).reshape(-1)
@@ -176,7 +176,7 @@ class GHMCLoss(SoftmaxLoss):
         per_bin = tot / torch.where(hit, density, torch.ones_like(density))
         per_bin = torch.where(hit, per_bin, torch.zeros_like(per_bin)) / hit.sum().clamp(min=1)
         per_bin = torch.cat([per_bin, per_bin.new_zeros(1)]).to(g.dtype)
-        return _bin_values(per_bin, idx).view_as(g), tot
+        return _bin_values(per_bin, idx).view_as(g)
 
     def _bin_index(self, g: torch.Tensor, ignored: torch.Tensor | None) -> torch.Tensor:
         """Bin i (int32) of each g in [0, 1], ``bins`` where ``ignored``: edges[i] <= g <
@@ -207,7 +207,7 @@ class GHMCLoss(SoftmaxLoss):
             target,
             weight=self.weight,
             # called after the core has validated target
-            modulator=lambda p_t: self._harmonize(1 - p_t, target == self.ignore_index)[0],
+            modulator=lambda p_t: self._harmonize(1 - p_t, target == self.ignore_index),
             detach_modulator=True,
             label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
@@ -222,7 +222,7 @@ class GHMCLoss(SoftmaxLoss):
         # reach the bins
         y = target.to(z.dtype)
         residual = z.detach().sigmoid().sub_(y)  # dBCE/dz
-        beta, tot = self._harmonize(residual.abs(), ignored)
+        beta = self._harmonize(residual.abs(), ignored)
         weight = check_class_vector(self.weight, z.shape[1], "weight")
         w_keep = None
         if weight is not None:
@@ -230,7 +230,10 @@ class GHMCLoss(SoftmaxLoss):
             w_keep = w.expand_as(z) if ignored is None else torch.where(ignored, 0.0, w)
             beta = beta * w
         loss = _WeightedBCE.apply(z, y, beta, residual)
-        return reduce_weighted(loss, w_keep, self.reduction, count=tot)
+        # the mean divides by this process's kept elements (mean_denominator), not by the
+        # global tot of beta: GlobalBatchMean turns it into the global batch's mean
+        kept = None if ignored is None else ~ignored
+        return reduce_weighted(loss, w_keep, self.reduction, count=kept)
 
 
 # The two steps that index by bin are custom ops, so that ``torch.compile`` keeps them as
