@@ -44,8 +44,10 @@ corrected average equals the raw count.
 
 Under ``torch.distributed`` with more than one process, the bin counts and ``tot``
 are summed over all processes before the update, so every rank sees the density of
-the global batch and holds the same moving average. Every rank must then call
-``forward`` the same number of times (it is a collective).
+the global batch and holds the same moving average; the mean still divides by this
+process's own kept elements (:meth:`GHMCLoss.mean_denominator`), which
+:class:`imbloss.distributed.GlobalBatchMean` turns into the global batch's mean. Every rank
+must then call ``forward`` the same number of times (it is a collective).
 
 The module is stateful: ``acc_sum`` (moving averages), ``steps`` (updates per bin)
 and ``last_counts`` (the latest batch's bin counts, global under distributed) are
