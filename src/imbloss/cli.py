@@ -47,9 +47,9 @@ from imbloss.losses import (
     GWLoss,
     LDAMLoss,
     LogitAdjustedLoss,
-    WeightedCrossEntropyLoss,
     class_balanced_weights,
 )
+from imbloss.losses.core import SoftmaxLoss
 from imbloss.profiles import PROFILE_NAMES, PROFILES, load_spec
 from imbloss.sweep import comparison_tables, run_sweep
 from imbloss.train import TrainConfig, fit, resolve_device
@@ -67,7 +67,7 @@ LOSS_FLAGS = {
     "--momentum": ("momentum", float, GHMCLoss),
     "--max-margin": ("max_margin", float, LDAMLoss),
     "--scale": ("scale", float, LDAMLoss),
-    "--label-smoothing": ("label_smoothing", float, WeightedCrossEntropyLoss),  # every softmax loss
+    "--label-smoothing": ("label_smoothing", float, SoftmaxLoss),  # every softmax loss
 }
 # flag -> (dataset keyword, type, help)
 DATASET_FLAGS = {
