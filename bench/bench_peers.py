@@ -17,6 +17,10 @@ Peers:
   per bin with a host sync per bin, written out below;
 * ``F.binary_cross_entropy_with_logits``, the cost GHM-C adds to.
 
+Below the table, the cost of sigmoid focal's input check (a min/max of the target and one
+read of it on the host) on its own, as a share of an imbloss forward + backward, at both
+shapes, the two interleaved.
+
     python bench/bench_peers.py [--repeats 30] [--no-compile] [--json PATH]
 """
 
@@ -24,13 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from imbloss.benchmark import interleaved
+from imbloss.benchmark import CLOCK, interleaved, step_seconds
 from imbloss.losses import GHMCLoss, focal_loss, sigmoid_focal_loss
+from imbloss.losses._checks import check_sigmoid_inputs
 
 try:
     import kornia.losses as kornia_losses
@@ -38,6 +44,11 @@ except ImportError:  # an optional bench dependency
     kornia_losses = None
 
 SHAPES = {"65,536 x 80": (65_536, 80), "8,192 x 18": (8_192, 18)}
+
+
+def imbloss_sigmoid_focal(inputs, targets):
+    """imbloss's drop-in, called as the benchmark calls torchvision's."""
+    return sigmoid_focal_loss(inputs, targets, 0.25, 2.0, "mean")
 
 
 def torchvision_focal(inputs, targets, alpha=0.25, gamma=2.0):
@@ -103,7 +114,7 @@ def comparisons():
             (
                 "sigmoid focal / torchvision",
                 label,
-                lambda x, t: sigmoid_focal_loss(x, t, 0.25, 2.0, "mean"),
+                imbloss_sigmoid_focal,
                 torchvision_focal,
                 batch,
                 1.0,
@@ -114,7 +125,7 @@ def comparisons():
                 (
                     "sigmoid focal / kornia binary",
                     label,
-                    lambda x, t: sigmoid_focal_loss(x, t, 0.25, 2.0, "mean"),
+                    imbloss_sigmoid_focal,
                     lambda x, t: kornia_losses.binary_focal_loss_with_logits(
                         x, t, 0.25, 2.0, "mean"
                     ),
@@ -156,6 +167,22 @@ def comparisons():
         )
     )
     return rows
+
+
+def check_share(repeats: int) -> dict:
+    """Median CPU time of sigmoid focal's input check alone over that of the whole step
+    (forward + backward, the check included), alternated, at each shape of ``SHAPES``."""
+    shares = {}
+    for label, (n, c) in SHAPES.items():
+        logits, target = sigmoid_batch(n, c)
+        check, step = [], []
+        for _ in range(repeats):
+            start = CLOCK()
+            check_sigmoid_inputs(logits, target, None, min_dim=0)
+            check.append(CLOCK() - start)
+            step.append(step_seconds(imbloss_sigmoid_focal, logits, target))
+        shares[label] = round(statistics.median(check) / statistics.median(step), 4)
+    return shares
 
 
 def markdown(rows: list[dict], compiled: bool) -> str:
@@ -204,8 +231,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"median ratio of {args.repeats} interleaved forward + backward pairs (CPU time)\n"
     )
     print(markdown(rows, not args.no_compile))
+    shares = check_share(args.repeats)
+    said = ", ".join(f"{shape}: {share:.1%}" for shape, share in shares.items())
+    print(f"\nsigmoid focal's input check alone, share of an imbloss step: {said}")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        check = {"name": "sigmoid focal input check share", "shares": shares}
+        args.json.write_text(json.dumps([*rows, check], indent=2) + "\n")
     return rows
 
 

@@ -1,6 +1,12 @@
-"""Shared test setup: few CPU threads (the machine is shared), a small hypothesis budget, and
-a line every ``$IMBLOSS_TEST_HEARTBEAT_S`` seconds (default 60) naming a test that runs long,
-such as one that executes notebooks, with its time so far."""
+"""Shared test setup: few CPU threads (the machine is shared), a small hypothesis budget, a
+line every ``$IMBLOSS_TEST_HEARTBEAT_S`` seconds (default 60) naming a test that runs long,
+such as one that executes notebooks, with its time so far, and the ``device`` and ``dtype``
+fixtures of the loss tests.
+
+As kornia's ``BaseTester`` does, a loss test that takes ``device`` runs once per device: the
+CPU always, CUDA and MPS where present (skipped, and listed as skipped, where not), so the
+first machine with a GPU runs the loss suite there. ``dtype`` is float32 and float64; a test
+of half precision names bfloat16 / float16 itself, with tolerances it states."""
 
 import os
 import threading
@@ -11,6 +17,29 @@ import torch
 from hypothesis import settings
 
 torch.set_num_threads(1)
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA")),
+    pytest.param(
+        "mps", marks=pytest.mark.skipif(not torch.backends.mps.is_available(), reason="no MPS")
+    ),
+]
+
+
+@pytest.fixture(scope="session", params=DEVICES)
+def device(request) -> torch.device:
+    """Every device present (session scope, so hypothesis tests may take it)."""
+    return torch.device(request.param)
+
+
+@pytest.fixture(scope="session", params=[torch.float32, torch.float64], ids=str)
+def dtype(request, device) -> torch.dtype:
+    """float32 and float64 (MPS has no float64: skipped there)."""
+    if device.type == "mps" and request.param == torch.float64:
+        pytest.skip("MPS has no float64")
+    return request.param
+
 
 settings.register_profile("imbloss", max_examples=40, deadline=None, derandomize=True)
 settings.load_profile("imbloss")

@@ -75,6 +75,16 @@ def test_a_loss_flag_the_loss_does_not_take_is_an_error(capsys) -> None:
     assert "unknown keyword(s) ['gamma']" in capsys.readouterr().err
 
 
+def test_label_smoothing_flag_reaches_every_softmax_loss_and_is_checked(capsys) -> None:
+    """--label-smoothing is a loss keyword of every softmax loss; a value outside [0, 1]
+    exits 2 naming it."""
+    for loss in ("ce", "cb_focal", "ghm", "ldam"):
+        args = build_parser().parse_args(["train", "--loss", loss, "--label-smoothing", "0.1"])
+        assert train_config_from_args(args).loss_kwargs == {"label_smoothing": 0.1}
+    assert main(["train", *TINY, "--loss", "focal", "--label-smoothing", "1.5"]) == 2
+    assert "label_smoothing must be a number in [0.0, 1.0]; got 1.5" in capsys.readouterr().err
+
+
 def test_flags_map_to_the_config_and_only_given_ones_reach_the_loss() -> None:
     args = build_parser().parse_args(
         ["train", "--loss", "ldam", "--max-margin", "0.3", "--epochs", "4", "--split-seed", "7"]

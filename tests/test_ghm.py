@@ -127,12 +127,12 @@ def random_batch(
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weight", [None, [0.5, 2.0, 1.0, 0.0, 3.0]])
 @pytest.mark.parametrize("shape", [(30, 5), (6, 5, 4, 3)])
-def test_one_bin_without_momentum_is_cross_entropy(reduction, weight, shape):
+def test_one_bin_without_momentum_is_cross_entropy(reduction, weight, shape, device):
     logits, target = random_batch(0, shape, ignore_index=-1, dtype=torch.float32)
-    logits.requires_grad_(True)
+    logits, target = logits.to(device).requires_grad_(True), target.to(device)
     loss = GHMCLoss(bins=1, momentum=0.0, weight=weight, ignore_index=-1, reduction=reduction)
-    ours = loss(logits, target)
-    w = None if weight is None else torch.tensor(weight)
+    ours = loss.to(device)(logits, target)
+    w = None if weight is None else torch.tensor(weight, device=device)
     ref = F.cross_entropy(logits, target, weight=w, ignore_index=-1, reduction=reduction)
     torch.testing.assert_close(ours, ref, rtol=1e-6, atol=1e-7)
     (g_ours,) = torch.autograd.grad(ours.sum(), logits)
@@ -158,7 +158,9 @@ def test_one_bin_with_bias_corrected_momentum_is_cross_entropy_while_tot_is_cons
         (None, "none"),
     ],
 )
-def test_softmax_matches_per_bin_loop_over_steps(momentum, bias_correction, weight, reduction):
+def test_softmax_matches_per_bin_loop_over_steps(
+    momentum, bias_correction, weight, reduction, device
+):
     bins = 10
     loss = GHMCLoss(
         bins,
@@ -167,12 +169,12 @@ def test_softmax_matches_per_bin_loop_over_steps(momentum, bias_correction, weig
         weight=weight,
         ignore_index=-1,
         reduction=reduction,
-    )
+    ).to(device)
     state = {"acc": [0.0] * bins, "steps": [0] * bins}
     # the scale changes per step, so bins empty at one step fill at the next
     for step, scale in enumerate([8.0, 0.5, 3.0, 3.0]):
         logits, target = random_batch(step, (40, 6, 3), scale=scale, ignore_index=-1)
-        ours = loss(logits, target)
+        ours = loss(logits.to(device), target.to(device)).cpu()
         ref, counts = softmax_reference(
             logits,
             target,
@@ -187,7 +189,7 @@ def test_softmax_matches_per_bin_loop_over_steps(momentum, bias_correction, weig
         torch.testing.assert_close(ours, ref, rtol=1e-6, atol=1e-9)
         assert loss.last_counts.tolist() == counts
     assert loss.steps.tolist() == state["steps"]
-    torch.testing.assert_close(loss.acc_sum, torch.tensor(state["acc"], dtype=torch.float32))
+    torch.testing.assert_close(loss.acc_sum.cpu(), torch.tensor(state["acc"], dtype=torch.float32))
 
 
 @settings(max_examples=30, deadline=None)
@@ -263,10 +265,10 @@ def test_empty_and_fully_ignored_batches_give_zero_loss_and_gradient_and_leave_t
 
 @pytest.mark.parametrize("bins, momentum", [(30, 0.75), (10, 0.0), (7, 0.5)])
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_sigmoid_matches_mmdet_ghmc_over_steps(bins, momentum, mode):
+def test_sigmoid_matches_mmdet_ghmc_over_steps(bins, momentum, mode, device):
     """With always_update=True the module updates on every call, in either mode, as mmdet's
     GHMC does, and gives its numbers."""
-    ours = GHMCLoss(bins, momentum, use_sigmoid=True, always_update=True)
+    ours = GHMCLoss(bins, momentum, use_sigmoid=True, always_update=True).to(device)
     ours.train(mode == "train")
     acc_sum = torch.zeros(bins)
     gen = torch.Generator().manual_seed(1)
@@ -277,10 +279,11 @@ def test_sigmoid_matches_mmdet_ghmc_over_steps(bins, momentum, mode):
         ref = mmdet_ghmc_reference(
             pred, target, label_weight, acc_sum, bins=bins, momentum=momentum
         )
-        value = ours(pred, torch.where(label_weight > 0, target, torch.tensor(-100.0)))
+        kept_target = torch.where(label_weight > 0, target, torch.tensor(-100.0))
+        value = ours(pred.to(device), kept_target.to(device)).cpu()
         torch.testing.assert_close(value, ref, rtol=1e-5, atol=1e-7)
     if momentum > 0:
-        torch.testing.assert_close(ours.acc_sum, acc_sum, rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(ours.acc_sum.cpu(), acc_sum, rtol=1e-6, atol=1e-6)
 
 
 def test_sigmoid_class_weight_scales_columns_and_the_mean_divides_by_their_sum():

@@ -35,6 +35,25 @@ def test_the_callers_module_is_left_as_it_was():
     assert loss_fn.reduction == "mean"
 
 
+def test_a_loss_that_does_not_say_its_denominator_is_refused():
+    """GlobalBatchMean does not guess a normalisation: the loss must say it."""
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-1)
+    with pytest.raises(ValueError, match="has no method mean_denominator"):
+        GlobalBatchMean(loss_fn)
+
+
+def test_each_loss_says_the_denominator_its_mean_uses():
+    """sum / mean_denominator is the loss's own mean, for every loss of the worker (the kept
+    Σ w_y, the sigmoid Σ w_c, and every position)."""
+    for name, loss_fn in worker.make_losses().items():
+        logits, target = worker.make_batch(name)
+        mean = loss_fn(logits, target)
+        loss_fn.reduction = "sum"
+        total = loss_fn(logits, target)
+        loss_fn.reduction = "mean"
+        torch.testing.assert_close(mean, total / loss_fn.mean_denominator(logits, target))
+
+
 def test_a_batch_with_nothing_kept_gives_zero():
     loss_fn = build_loss("ce", ignore_index=-1)
     logits = torch.randn(4, 3, requires_grad=True)
@@ -48,7 +67,8 @@ def test_a_batch_with_nothing_kept_gives_zero():
 def test_two_ranks_give_the_single_process_mean_and_gradient(tmp_path):
     """Two gloo ranks with uneven shards: every rank reports the single-process mean, and
     each rank's gradient, divided by 2 as DDP averages, is the single-process gradient of its
-    rows."""
+    rows; the loss that divides by every position is followed too (dividing by its kept
+    positions would not give its single-process mean)."""
     mp.spawn(worker.run, args=(2, str(tmp_path / "store"), str(tmp_path)), nprocs=2)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
     for name, loss_fn in worker.make_losses().items():

@@ -41,14 +41,17 @@ def assert_compiles_to_the_eager_numbers(eager, compiled, logits, target):
 
 
 @pytest.mark.parametrize("name", LOSSES)
-def test_every_factory_loss_compiles_without_a_graph_break(name):
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_every_factory_loss_compiles_without_a_graph_break(name, label_smoothing, device):
     torch._dynamo.reset()
     kwargs = {"weight": [1.0, 2.0, 0.5, 3.0]} if name in ("ce", "focal", "ldam") else {}
     if name == "ghm":
         kwargs["momentum"] = 0.0  # each call's weights depend on that batch alone
-    loss = build_loss(name, class_counts=COUNTS, **kwargs)
+    loss = build_loss(name, class_counts=COUNTS, label_smoothing=label_smoothing, **kwargs)
+    loss = loss.to(device)
     compiled = torch.compile(loss, fullgraph=True, backend="eager")
-    assert_compiles_to_the_eager_numbers(loss, compiled, *softmax_batch())
+    logits, target = softmax_batch()
+    assert_compiles_to_the_eager_numbers(loss, compiled, logits.to(device), target.to(device))
 
 
 @pytest.mark.parametrize("use_sigmoid", [False, True])
@@ -77,3 +80,19 @@ def test_sigmoid_focal_compiles_with_every_option():
 
     compiled = torch.compile(loss, fullgraph=True, backend="eager")
     assert_compiles_to_the_eager_numbers(loss, compiled, *sigmoid_batch())
+
+
+def test_compiled_ldam_bounds_the_exponentials_but_not_the_true_logit(device):
+    """Compiled, LDAM's scaled change is plain operations with _ChangedNLL's exponent bound:
+    a hopeless example, its true logit 600 below the others after the scale, keeps its loss
+    of about 600 and its gradient -s on the true logit, as in eager mode."""
+    torch._dynamo.reset()
+    loss = build_loss("ldam", class_counts=COUNTS, reduction="sum").to(device)
+    compiled = torch.compile(loss, fullgraph=True, backend="eager")
+    logits = torch.tensor([[-10.0, 10.0, 10.0, 0.0]], device=device)
+    target = torch.tensor([0], device=device)
+    assert_compiles_to_the_eager_numbers(loss, compiled, logits, target)
+    assert compiled(logits, target).item() > 600
+    x = logits.clone().requires_grad_()
+    compiled(x, target).backward()
+    assert x.grad[0, 0].item() == pytest.approx(-30.0)

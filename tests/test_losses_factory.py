@@ -49,19 +49,21 @@ def test_every_name_builds_a_callable_module_that_accepts_class_counts(name):
 
 
 @pytest.mark.parametrize("name", LOSSES)
-def test_every_module_moves_with_to(name):
-    """.to(dtype) converts every floating tensor the loss holds (they are buffers), and the
-    moved module still computes."""
+def test_every_module_moves_with_to(name, device):
+    """.to(device, dtype) moves and converts every floating tensor the loss holds (they are
+    buffers), and the moved module still computes there."""
     takes_weight = name in ("ce", "focal", "gw", "gw_blog", "ghm", "logit_adjusted", "ldam")
     extra = {"weight": [1.0, 2.0, 3.0, 4.0]} if takes_weight else {}
     loss = build_loss(name, class_counts=COUNTS, **extra)
     floats = [b for b in loss.buffers() if b.is_floating_point()]
     assert floats and all(b.dtype != torch.float64 for b in floats)
-    moved = loss.to(torch.float64)
+    moved = loss.to(device, torch.float64)
     assert moved is loss
     assert all(b.dtype == torch.float64 for b in loss.buffers() if b.is_floating_point())
+    assert all(b.device.type == device.type for b in loss.buffers())
     logits, target = batch()
-    assert torch.isfinite(moved(logits, target))
+    value = moved(logits.to(device), target.to(device))
+    assert value.device.type == device.type and torch.isfinite(value)
 
 
 @pytest.mark.parametrize("name", sorted(NEEDS_COUNTS))

@@ -38,12 +38,12 @@ SOFTMAX = {
 }
 
 
-def batch(n=6, spatial=(), seed=0, dtype=torch.float64, scale=2.0):
+def batch(n=6, spatial=(), seed=0, dtype=torch.float64, scale=2.0, device="cpu"):
     g = torch.Generator().manual_seed(seed)
     logits = scale * torch.randn(n, C, *spatial, generator=g, dtype=dtype)
     target = torch.randint(0, C, (n, *spatial), generator=g)
     target.view(-1)[1] = -100
-    return logits.requires_grad_(), target
+    return logits.to(device).requires_grad_(), target.to(device)
 
 
 def true_class(logits, target):
@@ -62,10 +62,10 @@ DIFFERENTIABLE = [n for n in SOFTMAX if "detached" not in n and n != "gw_blog"]
 @pytest.mark.parametrize("name", DIFFERENTIABLE)
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 @pytest.mark.parametrize("spatial", [(), (2, 3)])
-def test_gradcheck_float64(name, reduction, spatial):
+def test_gradcheck_float64(name, reduction, spatial, device):
     """Autograd's gradient equals the finite-difference gradient (float64), for (N, C) and
     (N, C, d1, d2) logits with an ignored position."""
-    logits, target = batch(spatial=spatial)
+    logits, target = batch(spatial=spatial, device=device)
     assert torch.autograd.gradcheck(
         lambda z: SOFTMAX[name](z, target, reduction=reduction), (logits,)
     )
@@ -206,11 +206,11 @@ def test_focal_gradient_finite_as_pt_goes_to_one_for_gamma_below_one(dtype, gamm
 
 
 @pytest.mark.parametrize("name", list(SOFTMAX))
-def test_huge_logits_give_finite_loss_and_gradient(name):
+def test_huge_logits_give_finite_loss_and_gradient(name, device):
     """Logits of ±1e4 (float32): loss and gradient are finite for every loss."""
     g = torch.Generator().manual_seed(3)
-    logits = (1e4 * torch.randn(8, C, generator=g).sign()).requires_grad_()
-    target = torch.randint(0, C, (8,), generator=g)
+    logits = (1e4 * torch.randn(8, C, generator=g).sign()).to(device).requires_grad_()
+    target = torch.randint(0, C, (8,), generator=g).to(device)
     for reduction in ("mean", "sum"):
         loss = SOFTMAX[name](logits, target, reduction=reduction)
         (grad,) = torch.autograd.grad(loss, logits)
@@ -229,10 +229,10 @@ def test_sigmoid_focal_huge_logits_finite(gamma):
 
 @pytest.mark.parametrize("name", list(SOFTMAX))
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_precision_logits_are_computed_in_float32(name, dtype):
+def test_half_precision_logits_are_computed_in_float32(name, dtype, device):
     """Half / bfloat16 logits give a float32 loss equal to the loss of the same values in
     float32, and a gradient of the logits' dtype."""
-    logits, target = batch(dtype=torch.float32)
+    logits, target = batch(dtype=torch.float32, device=device)
     low = logits.detach().to(dtype).requires_grad_()
     loss = SOFTMAX[name](low, target, reduction="none")
     assert loss.dtype == torch.float32
@@ -241,22 +241,22 @@ def test_half_precision_logits_are_computed_in_float32(name, dtype):
     assert grad.dtype == dtype and torch.isfinite(grad).all()
 
 
-def test_ignored_positions_get_zero_gradient():
+def test_ignored_positions_get_zero_gradient(device):
     """A position whose target is ignore_index gets exactly zero gradient in every loss."""
-    logits, target = batch()
+    logits, target = batch(device=device)
     for loss in SOFTMAX.values():
         (grad,) = torch.autograd.grad(loss(logits, target, reduction="mean"), logits)
-        assert torch.equal(grad[1], torch.zeros(C, dtype=torch.float64))
+        assert torch.equal(grad[1], torch.zeros(C, dtype=torch.float64, device=device))
         assert grad[0].abs().sum() > 0
 
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE)
 @pytest.mark.parametrize("spatial", [(), (2,)])
-def test_second_derivatives_match_finite_differences(name, spatial):
+def test_second_derivatives_match_finite_differences(name, spatial, device):
     """gradgradcheck (float64): double backward, e.g. for a gradient penalty, is exact for
     every loss, including through focal's closed-form gradient and the custom function of
     the logit changes (LDAM, logit adjustment)."""
-    logits, target = batch(spatial=spatial)
+    logits, target = batch(spatial=spatial, device=device)
     assert torch.autograd.gradgradcheck(
         lambda z: SOFTMAX[name](z, target, reduction="mean"), (logits,)
     )

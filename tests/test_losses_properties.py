@@ -1,5 +1,5 @@
 """Properties every softmax loss of the factory must have, over random shapes (including
-(N, C, d1, d2) and empty batches), ignored positions and class weights."""
+(N, C, d1, d2) and empty batches), ignored positions and class weights, on every device."""
 
 import torch
 from hypothesis import given
@@ -13,7 +13,8 @@ IGNORE = -100
 
 @st.composite
 def problems(draw):
-    """(loss name, kwargs, logits, target) with random shape, ignored positions and counts."""
+    """(loss name, kwargs, logits, target) with random shape, ignored positions, counts and
+    label smoothing."""
     name = draw(st.sampled_from(SOFTMAX_LOSSES))
     c = draw(st.integers(2, 5))
     n = draw(st.integers(0, 5))
@@ -25,7 +26,7 @@ def problems(draw):
     ignored = torch.rand(target.shape, generator=g) < draw(st.sampled_from([0.0, 0.3, 1.0]))
     target[ignored] = IGNORE
     counts = torch.randint(1, 500, (c,), generator=g)
-    kwargs = {"class_counts": counts}
+    kwargs = {"class_counts": counts, "label_smoothing": draw(st.sampled_from([0.0, 0.1]))}
     if name == "ghm":
         kwargs["momentum"] = 0.0  # each call's weights depend on that batch alone
     if name in ("ce", "focal", "gw", "gw_blog", "ghm", "logit_adjusted", "ldam") and draw(
@@ -33,6 +34,13 @@ def problems(draw):
     ):
         kwargs["weight"] = torch.rand(c, generator=g, dtype=torch.float64) + 0.1
     return name, kwargs, logits.requires_grad_(), target
+
+
+def on(device, problem):
+    """The problem with its tensors on ``device`` (float64 logits, a leaf that needs grad)."""
+    name, kwargs, logits, target = problem
+    kwargs = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
+    return name, kwargs, logits.detach().to(device).requires_grad_(), target.to(device)
 
 
 def class_weight_of(loss, target):
@@ -43,35 +51,35 @@ def class_weight_of(loss, target):
     return torch.where(kept, loss.weight.double()[target.clamp(min=0)], 0.0)
 
 
-@given(problems())
-def test_sum_is_sum_of_none(problem):
+@given(problem=problems())
+def test_sum_is_sum_of_none(device, problem):
     """reduction='sum' equals the sum of reduction='none', whose shape is the target's."""
-    name, kwargs, logits, target = problem
-    none = build_loss(name, reduction="none", **kwargs)(logits, target)
+    name, kwargs, logits, target = on(device, problem)
+    none = build_loss(name, reduction="none", **kwargs).to(device)(logits, target)
     assert none.shape == target.shape
-    total = build_loss(name, reduction="sum", **kwargs)(logits, target)
+    total = build_loss(name, reduction="sum", **kwargs).to(device)(logits, target)
     torch.testing.assert_close(total, none.sum())
 
 
-@given(problems())
-def test_mean_is_sum_over_kept_class_weight(problem):
+@given(problem=problems())
+def test_mean_is_sum_over_kept_class_weight(device, problem):
     """reduction='mean' equals sum / Σ w_y over kept positions, and 0 when that is 0."""
-    name, kwargs, logits, target = problem
-    loss = build_loss(name, reduction="mean", **kwargs)
+    name, kwargs, logits, target = on(device, problem)
+    loss = build_loss(name, reduction="mean", **kwargs).to(device)
     mean = loss(logits, target)
-    total = build_loss(name, reduction="sum", **kwargs)(logits, target)
+    total = build_loss(name, reduction="sum", **kwargs).to(device)(logits, target)
     denominator = class_weight_of(loss, target).sum()
     expected = total / denominator if denominator > 0 else torch.zeros((), dtype=total.dtype)
     torch.testing.assert_close(mean, expected)
     assert torch.isfinite(mean)
 
 
-@given(problems())
-def test_ignored_positions_add_nothing_and_get_zero_gradient(problem):
+@given(problem=problems())
+def test_ignored_positions_add_nothing_and_get_zero_gradient(device, problem):
     """Ignored positions have loss 0 and receive exactly zero gradient, and the loss of the
     kept positions does not depend on the logits at ignored positions."""
-    name, kwargs, logits, target = problem
-    per_position = build_loss(name, reduction="none", **kwargs)(logits, target)
+    name, kwargs, logits, target = on(device, problem)
+    per_position = build_loss(name, reduction="none", **kwargs).to(device)(logits, target)
     ignored = target == IGNORE
     assert torch.all(per_position[ignored] == 0)
     (grad,) = torch.autograd.grad(per_position.sum(), logits)
@@ -80,14 +88,14 @@ def test_ignored_positions_add_nothing_and_get_zero_gradient(problem):
 
     moved = logits.detach().clone()
     moved.movedim(1, -1)[ignored] = 50.0
-    again = build_loss(name, reduction="none", **kwargs)(moved, target)
+    again = build_loss(name, reduction="none", **kwargs).to(device)(moved, target)
     torch.testing.assert_close(again, per_position.detach())
 
 
-@given(problems())
-def test_loss_is_per_position_so_batch_order_does_not_matter(problem):
+@given(problem=problems())
+def test_loss_is_per_position_so_batch_order_does_not_matter(device, problem):
     """Reversing the batch reverses the 'none' output and leaves 'mean' unchanged."""
-    name, kwargs, logits, target = problem
-    loss = build_loss(name, reduction="none", **kwargs)
+    name, kwargs, logits, target = on(device, problem)
+    loss = build_loss(name, reduction="none", **kwargs).to(device)
     flipped = loss(logits.flip(0), target.flip(0))
     torch.testing.assert_close(flipped, loss(logits, target).flip(0))

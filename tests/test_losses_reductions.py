@@ -35,30 +35,33 @@ NEUTRAL = {
     "logit adjustment tau=0": lambda z, y, **kw: logit_adjusted_loss(z, y, COUNTS, 0.0, **kw),
     "ldam max_margin=0 scale=1": lambda z, y, **kw: ldam_loss(z, y, COUNTS, 0.0, 1.0, **kw),
     "class-balanced beta=0": lambda z, y, **kw: weighted_cross_entropy(
-        z, y, class_balanced_weights(COUNTS, 0.0) * kw.pop("weight", 1.0), **kw
+        z, y, class_balanced_weights(COUNTS, 0.0).to(z.device) * kw.pop("weight", 1.0), **kw
     ),
 }
 
 
-def batch(shape=(7,), seed=0, ignore=True, dtype=torch.float64):
-    """Logits (N, C, ...) and targets (N, ...) with a few positions set to ignore_index."""
+def batch(shape=(7,), seed=0, ignore=True, dtype=torch.float64, device="cpu"):
+    """Logits (N, C, ...) and targets (N, ...) with a few positions set to ignore_index, drawn
+    on the CPU (the same numbers everywhere) and moved to ``device``."""
     g = torch.Generator().manual_seed(seed)
     logits = 3 * torch.randn(shape[0], C, *shape[1:], generator=g, dtype=dtype)
     target = torch.randint(0, C, shape, generator=g)
     if ignore:
         target.view(-1)[::3] = -100
-    return logits.requires_grad_(), target
+    return logits.to(device).requires_grad_(), target.to(device)
 
 
 @pytest.mark.parametrize("name", list(NEUTRAL))
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", [(7,), (3, 2, 4)])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_neutral_point_is_cross_entropy(name, reduction, shape, weighted):
+def test_neutral_point_is_cross_entropy(name, reduction, shape, weighted, device, dtype):
     """At its neutral point every loss equals F.cross_entropy: value and gradient, with the
-    same weight, ignore_index and reduction, for (N, C) and (N, C, d1, d2) logits."""
-    logits, target = batch(shape)
-    weight = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25], dtype=torch.float64) if weighted else None
+    same weight, ignore_index and reduction, for (N, C) and (N, C, d1, d2) logits, on every
+    device, in float32 and float64."""
+    logits, target = batch(shape, dtype=dtype, device=device)
+    weight = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25], dtype=dtype, device=device)
+    weight = weight if weighted else None
     kw = {"weight": weight} if weighted else {}
     ours = NEUTRAL[name](logits, target, reduction=reduction, **kw)
     ref = F.cross_entropy(logits, target, weight=weight, reduction=reduction)
@@ -78,11 +81,11 @@ def test_ignore_index_inside_the_class_range_is_ignored():
         )
 
 
-def test_mean_divides_by_kept_class_weight_not_by_modulator():
+def test_mean_divides_by_kept_class_weight_not_by_modulator(device):
     """reduction='mean' is Σ w_y m L / Σ w_y over kept positions: the focal factor is not in
     the denominator (it would be if mean were Σ w m L / Σ w m)."""
-    logits, target = batch()
-    weight = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25], dtype=torch.float64)
+    logits, target = batch(device=device)
+    weight = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25], dtype=torch.float64, device=device)
     kept = target != -100
     per = focal_loss(logits, target, 2.0, weight, reduction="none")
     mean = focal_loss(logits, target, 2.0, weight, reduction="mean")
@@ -91,14 +94,14 @@ def test_mean_divides_by_kept_class_weight_not_by_modulator():
 
 @pytest.mark.parametrize("name", list(NEUTRAL))
 @pytest.mark.parametrize("empty", ["all ignored", "no positions"])
-def test_batch_with_nothing_kept_gives_zero_with_zero_gradient(name, empty):
+def test_batch_with_nothing_kept_gives_zero_with_zero_gradient(name, empty, device):
     """Σ w_y = 0 makes mean 0/0; the losses return 0 and a zero (finite) gradient, not NaN."""
     if empty == "all ignored":
-        logits, target = batch()
+        logits, target = batch(device=device)
         target = torch.full_like(target, -100)
     else:
-        logits = torch.zeros(0, C, dtype=torch.float64, requires_grad=True)
-        target = torch.zeros(0, dtype=torch.long)
+        logits = torch.zeros(0, C, dtype=torch.float64, device=device, requires_grad=True)
+        target = torch.zeros(0, dtype=torch.long, device=device)
     for loss in (NEUTRAL[name], lambda z, y, **k: focal_loss(z, y, 0.5, **k)):
         value = loss(logits, target, reduction="mean")
         (grad,) = torch.autograd.grad(value, logits)
@@ -106,10 +109,10 @@ def test_batch_with_nothing_kept_gives_zero_with_zero_gradient(name, empty):
         assert torch.equal(grad, torch.zeros_like(grad))
 
 
-def test_focal_is_lin_et_al_formula():
+def test_focal_is_lin_et_al_formula(device, dtype):
     """focal = -w_y (1 - p_t)^γ log p_t per position (Lin et al. 2017, softmax form)."""
-    logits, target = batch(ignore=False)
-    weight = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25], dtype=torch.float64)
+    logits, target = batch(ignore=False, dtype=dtype, device=device)
+    weight = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25], dtype=dtype, device=device)
     log_pt = torch.log_softmax(logits, 1).gather(1, target[:, None]).squeeze(1)
     for gamma in (0.5, 1.0, 2.0, 5.0):
         expected = -weight[target] * (1 - log_pt.exp()) ** gamma * log_pt
@@ -117,10 +120,10 @@ def test_focal_is_lin_et_al_formula():
         torch.testing.assert_close(got, expected)
 
 
-def test_gw_is_the_blog_formula_and_gw_blog_its_code():
+def test_gw_is_the_blog_formula_and_gw_blog_its_code(device):
     """GW = -w_y (exp(-(p_t-μ)²/(2σ²)) - slope p_t) log p_t; the blog's code, whose gaussian()
     overwrites p_t in place, computes -(1 - slope) exp(-(p_t-μ)²/(2σ²)) log p_t instead."""
-    logits, target = batch(ignore=False)
+    logits, target = batch(ignore=False, device=device)
     log_pt = torch.log_softmax(logits, 1).gather(1, target[:, None]).squeeze(1)
     p = log_pt.exp()
     std = 0.1 * math.e
@@ -179,16 +182,16 @@ def test_inverse_frequency_weights_are_one_over_counts_mean_one():
     torch.testing.assert_close(got, raw / raw.mean())
 
 
-def test_logit_adjustment_is_cross_entropy_of_shifted_logits():
+def test_logit_adjustment_is_cross_entropy_of_shifted_logits(device):
     """logit_adjusted = CE(z + τ log π); τ=1 equals balanced softmax CE(z + log n)
     (Ren et al.), the two differing by a constant shift the softmax ignores."""
-    logits, target = batch()
-    prior = COUNTS / COUNTS.sum()
+    logits, target = batch(device=device)
+    prior = (COUNTS / COUNTS.sum()).to(device)
     for tau in (0.5, 1.0, 2.0):
         got = logit_adjusted_loss(logits, target, COUNTS, tau, reduction="none")
         ref = F.cross_entropy(logits + tau * prior.log(), target, reduction="none")
         torch.testing.assert_close(got, ref)
-    balanced = F.cross_entropy(logits + COUNTS.log(), target, reduction="none")
+    balanced = F.cross_entropy(logits + COUNTS.to(device).log(), target, reduction="none")
     torch.testing.assert_close(
         logit_adjusted_loss(logits, target, COUNTS, 1.0, reduction="none"), balanced
     )
@@ -201,12 +204,12 @@ def test_ldam_margins_scale_as_count_to_minus_quarter():
     assert margins.max().item() == pytest.approx(0.5)
 
 
-def test_ldam_matches_cao_et_al_reference_form():
+def test_ldam_matches_cao_et_al_reference_form(device):
     """LDAM = CE(s · (z - Δ_y onehot(y)), weight): the whole changed logit vector is scaled,
     as in the authors' LDAMLoss (kaidic/LDAM-DRW, losses.py)."""
-    logits, target = batch(ignore=False)
-    weight = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25], dtype=torch.float64)
-    m = 1.0 / COUNTS.double().sqrt().sqrt()
+    logits, target = batch(ignore=False, device=device)
+    weight = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25], dtype=torch.float64, device=device)
+    m = 1.0 / COUNTS.to(device).double().sqrt().sqrt()
     m = m * (0.5 / m.max())
     onehot = F.one_hot(target, C).bool()
     changed = torch.where(onehot, logits - m[target][:, None], logits)

@@ -29,11 +29,12 @@ def torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduc
     return loss
 
 
-def sample(shape, soft=False, seed=0, dtype=torch.float64):
+def sample(shape, soft=False, seed=0, dtype=torch.float64, device="cpu"):
     g = torch.Generator().manual_seed(seed)
     logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
     target = torch.rand(shape, generator=g, dtype=dtype)
-    return logits.requires_grad_(), target if soft else target.round()
+    target = target if soft else target.round()
+    return logits.to(device).requires_grad_(), target.to(device)
 
 
 @pytest.mark.parametrize("shape", [(16,), (8, 5), (2, 3, 4, 4)])
@@ -41,10 +42,10 @@ def sample(shape, soft=False, seed=0, dtype=torch.float64):
 @pytest.mark.parametrize("alpha", [0.25, 0.75, -1.0])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("soft", [False, True])
-def test_matches_torchvision_formula(shape, gamma, alpha, reduction, soft):
+def test_matches_torchvision_formula(shape, gamma, alpha, reduction, soft, device):
     """Same value and same gradient as torchvision's published formula, for binary and
-    multi-label shapes and for soft targets."""
-    logits, target = sample(shape, soft)
+    multi-label shapes and for soft targets, on every device."""
+    logits, target = sample(shape, soft, device=device)
     ours = sigmoid_focal_loss(logits, target, alpha, gamma, reduction)
     ref = torchvision_sigmoid_focal_loss(logits, target, alpha, gamma, reduction)
     torch.testing.assert_close(ours, ref)
@@ -111,10 +112,10 @@ def test_pos_weight_is_that_of_binary_cross_entropy_with_logits():
     )
 
 
-def test_ignore_index_masks_elements_and_leaves_them_out_of_the_mean():
+def test_ignore_index_masks_elements_and_leaves_them_out_of_the_mean(device):
     """Ignored elements add 0 and get zero gradient; "mean" is the mean over the kept ones,
     divided by Σ w_c over them when a weight is given."""
-    logits, target = sample((6, 3))
+    logits, target = sample((6, 3), device=device)
     target[0, 1] = target[4, 2] = -1.0
     kept = target != -1
     full = torchvision_sigmoid_focal_loss(logits, target.clamp(min=0))
@@ -124,7 +125,7 @@ def test_ignore_index_masks_elements_and_leaves_them_out_of_the_mean():
     torch.testing.assert_close(mean, full[kept].mean())
     (grad,) = torch.autograd.grad(mean, logits)
     assert torch.all(grad[~kept] == 0) and torch.all(grad[kept] != 0)
-    w = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
+    w = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64, device=device)
     weighted = sigmoid_focal_loss(logits, target, reduction="mean", weight=w, ignore_index=-1)
     w_kept = w.expand(6, 3)[kept]
     torch.testing.assert_close(weighted, (full[kept] * w_kept).sum() / w_kept.sum())

@@ -45,12 +45,13 @@ def test_float_targets_are_rejected(name):
 
 @pytest.mark.parametrize("name", list(SOFTMAX))
 @pytest.mark.parametrize("bad", [3, 7, -1, -5])
-def test_out_of_range_targets_are_rejected(name, bad):
-    """A kept target outside [0, C) is named, with the valid range and ignore_index."""
+def test_out_of_range_targets_are_rejected(name, bad, device):
+    """A kept target outside [0, C) is named, with the valid range and ignore_index, on every
+    device (the check reads the target's values there)."""
     target = TARGET.clone()
     target[1] = bad
     with pytest.raises(ValueError, match=rf"class index {bad}; expected values in \[0, 2\]"):
-        SOFTMAX[name](LOGITS, target)
+        SOFTMAX[name](LOGITS.to(device), target.to(device))
 
 
 @pytest.mark.parametrize("name", list(SOFTMAX))

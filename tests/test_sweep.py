@@ -42,6 +42,14 @@ def test_expand_is_the_product_of_datasets_losses_grid_and_seeds() -> None:
     assert len({c.run_id for c in configs}) == len(configs)
 
 
+def test_a_grid_may_sweep_label_smoothing_of_any_softmax_loss() -> None:
+    spec = {"losses": ["ce", "ldam"], "seeds": 1, "grid": {"ldam": {"label_smoothing": [0.1]}}}
+    configs = [config for _, config in expand(spec)]
+    assert [c.loss_kwargs for c in configs] == [{}, {}, {"label_smoothing": 0.1}]
+    with pytest.raises(ValueError, match="label_smoothing must be a number in"):
+        expand({"losses": ["ce"], "grid": {"ce": {"label_smoothing": [2.0]}}})
+
+
 def test_spec_errors_name_the_bad_key_and_the_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['seed'\].*'seeds'"):
         expand({"losses": ["ce"], "seed": 3})

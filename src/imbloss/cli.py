@@ -4,6 +4,7 @@ Examples::
 
     imbloss train --loss focal --gamma 2 --seed 0 --epochs 10 --output focal.json
     imbloss train --dataset digits --imbalance-ratio 100 --loss ldam --max-margin 0.5
+    imbloss train --loss cb_focal --label-smoothing 0.1
     imbloss sweep --profile ci --results-dir results/ci --n-jobs 2
     imbloss sweep --config my_profile.yaml
     torchrun --nproc_per_node=2 -m imbloss train --dataset digits --loss ghm   # data-parallel
@@ -48,6 +49,7 @@ from imbloss.losses import (
     LogitAdjustedLoss,
     class_balanced_weights,
 )
+from imbloss.losses.core import SoftmaxLoss
 from imbloss.profiles import PROFILE_NAMES, PROFILES, load_spec
 from imbloss.sweep import comparison_tables, run_sweep
 from imbloss.train import TrainConfig, fit, resolve_device
@@ -65,6 +67,7 @@ LOSS_FLAGS = {
     "--momentum": ("momentum", float, GHMCLoss),
     "--max-margin": ("max_margin", float, LDAMLoss),
     "--scale": ("scale", float, LDAMLoss),
+    "--label-smoothing": ("label_smoothing", float, SoftmaxLoss),  # every softmax loss
 }
 # flag -> (dataset keyword, type, help)
 DATASET_FLAGS = {

@@ -131,10 +131,11 @@ def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
 class GlobalBatchMean(nn.Module):
     """A ``reduction="mean"`` loss made exact over the shards of a global batch.
 
-    The loss's own mean on a shard is ``sum_r / W_r``, with ``W_r = Σ w_y`` over the
-    shard's kept (not ignored) positions: ``w_y = loss_fn.weight[y]``, 1 without a weight,
-    0 where ``y == loss_fn.ignore_index`` (for a sigmoid loss, whose target has the logits'
-    shape, ``w_c`` along dim 1 per kept element). Per rank it returns
+    The loss's own mean on a shard is ``sum_r / W_r``; the loss says what ``W_r`` is, with
+    ``loss_fn.mean_denominator(logits, target)`` (every loss of :mod:`imbloss.losses` has
+    it: ``Σ w_y`` over the shard's kept positions for the softmax losses, ``Σ w_c`` over
+    the kept elements for the sigmoid ones), so a loss that normalises otherwise is followed
+    as it is. Per rank it returns
 
     * the loss to back-propagate, ``sum_r * N / Σ_r W_r``: DDP divides the summed
       gradients by ``N``, which leaves the gradient of ``Σ_r sum_r / Σ_r W_r``, the
@@ -153,35 +154,23 @@ class GlobalBatchMean(nn.Module):
                 f"GlobalBatchMean needs a loss with reduction='mean'; got "
                 f"{type(loss_fn).__name__} with reduction={getattr(loss_fn, 'reduction', None)!r}"
             )
+        if not callable(getattr(loss_fn, "mean_denominator", None)):
+            raise ValueError(
+                f"GlobalBatchMean needs a loss that says what its mean divides by; "
+                f"{type(loss_fn).__name__} has no method mean_denominator(logits, target)"
+            )
         self.loss_fn = loss_fn
 
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         mean = self.loss_fn(logits, target)
-        local_w = self.weight_sum(logits, target)
+        local_w = self.loss_fn.mean_denominator(logits, target).to(torch.float64)
         total = mean * local_w.to(mean.dtype)
         sums = all_reduce_sum_(torch.stack([local_w, total.detach().to(torch.float64)]))
         global_w = torch.where(sums[0] > 0, sums[0], 1.0)  # 0: nothing kept, the loss is 0
         loss = total * (world_size() / global_w).to(total.dtype)
         return loss, (sums[1] / global_w).to(total.dtype)
-
-    def weight_sum(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``W = Σ w_y`` over the kept positions of this batch (float64), the normaliser of
-        the loss's mean."""
-        ignore_index = getattr(self.loss_fn, "ignore_index", None)
-        keep = torch.ones_like(target, dtype=torch.bool)
-        if ignore_index is not None:
-            keep = target != ignore_index
-        weight = getattr(self.loss_fn, "weight", None)
-        if weight is None:
-            return keep.sum(dtype=torch.float64)
-        weight = weight.to(device=target.device, dtype=torch.float64)
-        if target.shape == logits.shape:  # sigmoid form: a weight per class along dim 1
-            w = weight.view(-1, *([1] * (logits.dim() - 2))).expand(target.shape)
-        else:
-            w = weight[torch.where(keep, target, 0).long()]
-        return torch.where(keep, w, 0.0).sum()
 
 
 def _env_int(name: str, default: int) -> int:

@@ -9,7 +9,8 @@ experiment at the top level)::
         losses: [ce, focal, ldam_drw]   # names from LOSSES or CONDITIONS, or all
         seeds: 10                       # 0..9; or a list of seeds
         tune_seeds: 3                   # the grid runs on seeds 0, 1, 2 only
-        grid: {focal: {gamma: [1, 5]}}  # per condition, lists of loss keywords (product)
+        grid: {focal: {gamma: [1, 5], label_smoothing: [0, 0.1]}}  # per condition, lists of
+                                        # loss keywords (product)
         dataset_grid: {imbalance_ratio: [1, 10, 100]}   # lists of dataset keywords
     scheduler: tcp://10.0.0.5:8786      # optional: run on this Dask cluster
 

@@ -54,6 +54,11 @@ def check_real(
         raise ValueError(f"{name} must be a number in {interval}; got {value!r}")
 
 
+def check_label_smoothing(label_smoothing: float) -> None:
+    """``label_smoothing`` must be a number in [0, 1], as ``F.cross_entropy`` takes it."""
+    check_real("label_smoothing", label_smoothing, low=0.0, high=1.0)
+
+
 def _values_checked() -> bool:
     """Whether checks that read tensor values run: not while torch.compile traces."""
     return not torch.compiler.is_compiling()

@@ -50,13 +50,20 @@ def weighted_cross_entropy(
     target: torch.Tensor,
     weight: torch.Tensor | Sequence[float] | None = None,
     *,
+    label_smoothing: float = 0.0,
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Cross-entropy ``-w_y log p_t``: ``F.cross_entropy`` except that a batch with
-    nothing kept gives 0 (zero gradient) under ``reduction="mean"`` instead of NaN."""
+    nothing kept gives 0 (zero gradient) under ``reduction="mean"`` instead of NaN.
+    ``label_smoothing=ε`` as in ``F.cross_entropy``."""
     return modulated_cross_entropy(
-        logits, target, weight=weight, ignore_index=ignore_index, reduction=reduction
+        logits,
+        target,
+        weight=weight,
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        reduction=reduction,
     )
 
 
@@ -68,6 +75,7 @@ class WeightedCrossEntropyLoss(SoftmaxLoss):
             logits,
             target,
             self.weight,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )

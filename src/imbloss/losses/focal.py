@@ -40,13 +40,12 @@ def focal_weight(p, gamma: float = 2.0):
     return np.power(1.0 - np.asarray(p, dtype=float), gamma)
 
 
-def _focal_nll(log_pt: torch.Tensor, gamma: float, detach: bool) -> torch.Tensor:
-    """``-(1 - p)^γ log p`` of ``ℓ = log p_t``, with ``1 - p = -expm1(ℓ)`` held at least the
+def _focal_factor(log_pt: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``(1 - p)^γ`` of ``ℓ = log p_t``, with ``1 - p = -expm1(ℓ)`` held at least the
     smallest normal float: where ``p_t`` rounds to 1 the loss is ``0 * ℓ = 0`` either way,
     and the clamp keeps the derivative ``γ u^(γ-1)`` of the factor finite for γ < 1."""
     u = -torch.expm1(log_pt)
-    factor = u.clamp(min=torch.finfo(u.dtype).tiny).pow(gamma)
-    return -(factor.detach() if detach else factor) * log_pt
+    return u.clamp(min=torch.finfo(u.dtype).tiny).pow(gamma)
 
 
 def focal_loss(
@@ -56,6 +55,7 @@ def focal_loss(
     weight: torch.Tensor | Sequence[float] | None = None,
     *,
     detach_modulator: bool = False,
+    label_smoothing: float = 0.0,
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> torch.Tensor:
@@ -65,14 +65,20 @@ def focal_loss(
     ``F.cross_entropy``; ``reduction="mean"`` divides by the sum of ``w_y`` over
     the kept positions. ``gamma=0`` gives ``F.cross_entropy`` exactly.
     ``detach_modulator=True`` stops the gradient through ``(1 - p_t)^γ``, the
-    variant of many public implementations.
+    variant of many public implementations. ``label_smoothing=ε`` multiplies the factor of
+    the true class's ``p_t`` with the smoothed cross-entropy of ``F.cross_entropy``,
+    ``(1 - p_t)^γ ((1 - ε) w_y (-log p_t) + (ε / C) Σ_c w_c (-log p_c))`` (see
+    :mod:`imbloss.losses.core` for why this order); ``gamma=0`` then gives
+    ``F.cross_entropy(..., label_smoothing=ε)``.
     """
     _check_gamma(gamma)
     return modulated_cross_entropy(
         logits,
         target,
         weight=weight,
-        log_pt_loss=lambda log_pt: _focal_nll(log_pt, gamma, detach_modulator),
+        log_pt_modulator=lambda log_pt: _focal_factor(log_pt, gamma),
+        detach_modulator=detach_modulator,
+        label_smoothing=label_smoothing,
         ignore_index=ignore_index,
         reduction=reduction,
     )
@@ -87,10 +93,13 @@ class FocalLoss(SoftmaxLoss):
         weight: torch.Tensor | Sequence[float] | None = None,
         *,
         detach_modulator: bool = False,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        super().__init__(
+            weight, label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction
+        )
         _check_gamma(gamma)
         self.gamma = gamma
         self.detach_modulator = detach_modulator
@@ -102,6 +111,7 @@ class FocalLoss(SoftmaxLoss):
             self.gamma,
             self.weight,
             detach_modulator=self.detach_modulator,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )

@@ -44,8 +44,10 @@ corrected average equals the raw count.
 
 Under ``torch.distributed`` with more than one process, the bin counts and ``tot``
 are summed over all processes before the update, so every rank sees the density of
-the global batch and holds the same moving average. Every rank must then call
-``forward`` the same number of times (it is a collective).
+the global batch and holds the same moving average; the mean still divides by this
+process's own kept elements (:meth:`GHMCLoss.mean_denominator`), which
+:class:`imbloss.distributed.GlobalBatchMean` turns into the global batch's mean. Every rank
+must then call ``forward`` the same number of times (it is a collective).
 
 The module is stateful: ``acc_sum`` (moving averages), ``steps`` (updates per bin)
 and ``last_counts`` (the latest batch's bin counts, global under distributed) are
@@ -70,6 +72,7 @@ from .core import (
     SoftmaxLoss,
     along_class_axis,
     compute_dtype_logits,
+    elementwise_mean_denominator,
     modulated_cross_entropy,
     reduce_weighted,
 )
@@ -92,6 +95,9 @@ class GHMCLoss(SoftmaxLoss):
         always_update: update the statistics in evaluation mode too (mmdetection's
             behaviour); by default only in training mode.
         weight: per-class weight of length C (the class axis is dim 1), or None.
+        label_smoothing: ε of the softmax form, as in ``F.cross_entropy``: the harmonizing
+            weight of the true class's ``g = 1 - p_t`` times the smoothed cross-entropy (see
+            :mod:`imbloss.losses.core`); the sigmoid form takes no smoothing.
         ignore_index: target value whose positions (softmax) or elements (sigmoid)
             add nothing and are not counted in the bins.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -106,10 +112,18 @@ class GHMCLoss(SoftmaxLoss):
         bias_correction: bool = False,
         always_update: bool = False,
         weight: torch.Tensor | Sequence[float] | None = None,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        super().__init__(
+            weight, label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction
+        )
+        if use_sigmoid and label_smoothing:
+            raise ValueError(
+                f"label_smoothing={label_smoothing!r} applies to the softmax form; expected 0 "
+                "with use_sigmoid=True (smooth the float targets themselves)"
+            )
         check_int("bins", bins, minimum=1)
         check_real("momentum", momentum, low=0.0, high=1.0, high_open=True)
         self.bins = int(bins)
@@ -128,12 +142,19 @@ class GHMCLoss(SoftmaxLoss):
             + super().extra_repr()
         )
 
+    def mean_denominator(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """What ``reduction="mean"`` divides by (float64): ``Σ w_y`` over the kept positions
+        (softmax), ``Σ w_c`` over the kept elements (sigmoid)."""
+        if self.use_sigmoid:
+            return elementwise_mean_denominator(target, self.weight, self.ignore_index)
+        return super().mean_denominator(logits, target)
+
     @torch.no_grad()
     def _harmonize(
         self, g: torch.Tensor, ignored: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(beta, tot)``: ``beta`` for every ``g`` (0 where ``ignored``; None: nothing
-        ignored) from the kept ``g``'s bin counts, and the number of kept positions; stores
+        """``beta`` for every ``g`` (0 where ``ignored``; None: nothing ignored) from the kept
+        ``g``'s bin counts; stores
         the updated statistics when updating (training mode or ``always_update``)."""
         update = self.training or self.always_update
         idx = self._bin_index(g, ignored).reshape(-1)
@@ -157,7 +178,7 @@ class GHMCLoss(SoftmaxLoss):
         per_bin = tot / torch.where(hit, density, torch.ones_like(density))
         per_bin = torch.where(hit, per_bin, torch.zeros_like(per_bin)) / hit.sum().clamp(min=1)
         per_bin = torch.cat([per_bin, per_bin.new_zeros(1)]).to(g.dtype)
-        return _bin_values(per_bin, idx).view_as(g), tot
+        return _bin_values(per_bin, idx).view_as(g)
 
     def _bin_index(self, g: torch.Tensor, ignored: torch.Tensor | None) -> torch.Tensor:
         """Bin i (int32) of each g in [0, 1], ``bins`` where ``ignored``: edges[i] <= g <
@@ -188,8 +209,9 @@ class GHMCLoss(SoftmaxLoss):
             target,
             weight=self.weight,
             # called after the core has validated target
-            modulator=lambda p_t: self._harmonize(1 - p_t, target == self.ignore_index)[0],
+            modulator=lambda p_t: self._harmonize(1 - p_t, target == self.ignore_index),
             detach_modulator=True,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )
@@ -202,7 +224,7 @@ class GHMCLoss(SoftmaxLoss):
         # reach the bins
         y = target.to(z.dtype)
         residual = z.detach().sigmoid().sub_(y)  # dBCE/dz
-        beta, tot = self._harmonize(residual.abs(), ignored)
+        beta = self._harmonize(residual.abs(), ignored)
         weight = check_class_vector(self.weight, z.shape[1], "weight")
         w_keep = None
         if weight is not None:
@@ -210,7 +232,10 @@ class GHMCLoss(SoftmaxLoss):
             w_keep = w.expand_as(z) if ignored is None else torch.where(ignored, 0.0, w)
             beta = beta * w
         loss = _WeightedBCE.apply(z, y, beta, residual)
-        return reduce_weighted(loss, w_keep, self.reduction, count=tot)
+        # the mean divides by this process's kept elements (mean_denominator), not by the
+        # global tot of beta: GlobalBatchMean turns it into the global batch's mean
+        kept = None if ignored is None else ~ignored
+        return reduce_weighted(loss, w_keep, self.reduction, count=kept)
 
 
 # The two steps that index by bin are custom ops, so that ``torch.compile`` keeps them as

@@ -94,6 +94,7 @@ def gw_loss(
     *,
     detach_modulator: bool = True,
     blog_code: bool = False,
+    label_smoothing: float = 0.0,
     ignore_index: int = -100,
     reduction: str = "mean",
     seed_bug: bool | None = None,
@@ -104,7 +105,9 @@ def gw_loss(
     by the sum of ``w_y`` over the kept positions (the GW weight is not in the
     denominator). ``slope=0, std=math.inf`` gives ``F.cross_entropy`` exactly.
     ``blog_code=True``: the weight of the blog's code, ``(1 - slope) * bell``
-    (``seed_bug=`` is its deprecated name).
+    (``seed_bug=`` is its deprecated name). ``label_smoothing=ε``: the weight of the true
+    class's ``p_t`` times the smoothed cross-entropy of ``F.cross_entropy`` (see
+    :mod:`imbloss.losses.core`).
     """
     _check_std(std)
     blog_code = _blog_code(blog_code, seed_bug)
@@ -114,6 +117,7 @@ def gw_loss(
         weight=weight,
         modulator=lambda p_t: _gaussian_weight(p_t, mean, std, slope, blog_code),
         detach_modulator=detach_modulator,
+        label_smoothing=label_smoothing,
         ignore_index=ignore_index,
         reduction=reduction,
     )
@@ -131,11 +135,14 @@ class GWLoss(SoftmaxLoss):
         *,
         detach_modulator: bool = True,
         blog_code: bool = False,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: str = "mean",
         seed_bug: bool | None = None,
     ) -> None:
-        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        super().__init__(
+            weight, label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction
+        )
         _check_std(std)
         self.mean, self.std, self.slope = mean, std, slope
         self.detach_modulator = detach_modulator
@@ -151,6 +158,7 @@ class GWLoss(SoftmaxLoss):
             self.weight,
             detach_modulator=self.detach_modulator,
             blog_code=self.blog_code,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )

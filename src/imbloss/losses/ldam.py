@@ -46,13 +46,15 @@ def ldam_loss(
     scale: float = 30.0,
     weight: torch.Tensor | Sequence[float] | None = None,
     *,
+    label_smoothing: float = 0.0,
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """LDAM loss ``-w_y log softmax(s (z - Δ_y onehot(y)))_y`` (Cao et al. 2019).
 
     ``class_counts``: positive training count of every class (length C).
-    ``max_margin=0, scale=1`` gives ``F.cross_entropy`` exactly.
+    ``max_margin=0, scale=1`` gives ``F.cross_entropy`` exactly. ``label_smoothing=ε``
+    smooths the target of the changed logits' softmax, as ``F.cross_entropy`` does.
     """
     _check_scale(scale)
     check_softmax_shapes(logits, target)
@@ -63,6 +65,7 @@ def ldam_loss(
         weight=weight,
         margin=ldam_margins(class_counts, max_margin),
         scale=scale,
+        label_smoothing=label_smoothing,
         ignore_index=ignore_index,
         reduction=reduction,
     )
@@ -78,10 +81,13 @@ class LDAMLoss(SoftmaxLoss):
         scale: float = 30.0,
         weight: torch.Tensor | Sequence[float] | None = None,
         *,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        super().__init__(
+            weight, label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction
+        )
         _check_scale(scale)
         self.max_margin, self.scale = max_margin, scale
         self.register_buffer("margin", ldam_margins(class_counts, max_margin))
@@ -93,6 +99,7 @@ class LDAMLoss(SoftmaxLoss):
             weight=self.weight,
             margin=self.margin,
             scale=self.scale,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )

@@ -33,6 +33,7 @@ def logit_adjusted_loss(
     tau: float = 1.0,
     weight: torch.Tensor | Sequence[float] | None = None,
     *,
+    label_smoothing: float = 0.0,
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> torch.Tensor:
@@ -40,6 +41,8 @@ def logit_adjusted_loss(
 
     ``class_counts``: positive training count of every class (length C).
     ``tau=1`` is the balanced softmax; ``tau=0`` gives ``F.cross_entropy`` exactly.
+    ``label_smoothing=ε`` smooths the target of the shifted logits' softmax, as
+    ``F.cross_entropy`` does.
     """
     check_softmax_shapes(logits, target)
     check_class_vector(class_counts, logits.shape[1], "class_counts", positive=True)
@@ -48,6 +51,7 @@ def logit_adjusted_loss(
         target,
         weight=weight,
         logit_offset=log_prior_offset(class_counts, tau),
+        label_smoothing=label_smoothing,
         ignore_index=ignore_index,
         reduction=reduction,
     )
@@ -62,10 +66,13 @@ class LogitAdjustedLoss(SoftmaxLoss):
         tau: float = 1.0,
         weight: torch.Tensor | Sequence[float] | None = None,
         *,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        super().__init__(
+            weight, label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction
+        )
         self.tau = tau
         self.register_buffer("logit_offset", log_prior_offset(class_counts, tau))
 
@@ -75,6 +82,7 @@ class LogitAdjustedLoss(SoftmaxLoss):
             target,
             weight=self.weight,
             logit_offset=self.logit_offset,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )

@@ -38,7 +38,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_class_vector, check_real, check_reduction, check_sigmoid_inputs
-from .core import along_class_axis, compute_dtype_logits, reduce_weighted
+from .core import (
+    along_class_axis,
+    compute_dtype_logits,
+    elementwise_mean_denominator,
+    reduce_weighted,
+)
 
 
 def _check_params(alpha: float | None, gamma: float) -> None:
@@ -59,8 +64,13 @@ def _loss_and_grad(x, t, factor, gamma, pos_weight, need_grad):
     loss = modulator * bce
     if not need_grad:
         return loss, None
-    d_bce = torch.lerp(p, -q if pos_weight is None else -pos_weight * q, t)
-    r = (p * q).mul_(1 - 2 * t).div_(torch.where(u > 0, u, 1))
+    if pos_weight is None:
+        d_bce = torch.addcmul(u, t, q, value=-2)  # σ(x) - t as lerp(p, -q, t): exact for 0/1
+    else:
+        d_bce = torch.lerp(p, -pos_weight * q, t)
+    # u = 0 only where p q = 0 (t is 0 or 1 there), so the clamp leaves r = 0 as it should
+    r = (p * q).div_(u.clamp(min=torch.finfo(u.dtype).tiny))
+    r = torch.addcmul(r, r, t, value=-2)  # (1 - 2t) p q / u
     return loss, torch.addcmul(d_bce, r, bce, value=gamma).mul_(modulator)
 
 
@@ -175,6 +185,11 @@ class SigmoidFocalLoss(nn.Module):
             pos_weight=self.pos_weight,
             ignore_index=self.ignore_index,
         )
+
+    def mean_denominator(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """What ``reduction="mean"`` divides by (float64): ``Σ w_c`` over the kept elements,
+        their number without a ``weight``."""
+        return elementwise_mean_denominator(targets, self.weight, self.ignore_index)
 
     def extra_repr(self) -> str:
         return (
