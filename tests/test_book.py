@@ -359,6 +359,68 @@ def test_class_level_numbers(glued):
     assert g["toy_bacc_la"] > g["toy_bacc_ce"] + 0.15
 
 
+def test_class_level_limit(glued):
+    """The limit in view: two Gaussians N(-mu, 1), N(mu, 1), prior 100:1, a linear model."""
+    from scipy.stats import norm
+
+    g = glued("07_class_level")
+    mu, ratio = g["lim_mu"], g["lim_ratio"]
+    assert (mu, ratio) == (1.0, 100)
+
+    def ber(t):  # balanced error of "the rare class when x > t"
+        return 0.5 * (norm.sf(t + mu) + norm.cdf(t - mu))
+
+    def macro_f1(t):
+        pi1, pi0 = 1 / (ratio + 1), ratio / (ratio + 1)
+        tp1, fn1, tp0, fn0 = (
+            pi1 * norm.sf(t - mu),
+            pi1 * norm.cdf(t - mu),
+            pi0 * norm.cdf(t + mu),
+            pi0 * norm.sf(t + mu),
+        )
+        return 0.5 * (2 * tp1 / (2 * tp1 + fn0 + fn1) + 2 * tp0 / (2 * tp0 + fn1 + fn0))
+
+    assert g["lim_be_bayes"] == approx(norm.cdf(-mu)) and ber(0.0) == approx(norm.cdf(-mu))
+    assert g["lim_t_accuracy"] == approx(math.log(ratio) / (2 * mu))
+    assert g["lim_excess_accuracy_rule"] == approx(ber(g["lim_t_accuracy"]) - norm.cdf(-mu))
+    consistent, calibrated = ("weighted_ce", "la", "bs", "posthoc"), ("ce", "focal", "gw")
+    assert g["lim_max_grad"] < 1e-5  # every fit reached a stationary point
+    # the population limits: the consistent losses at the balanced threshold 0 ...
+    for key in consistent:
+        assert abs(g[f"lim_t_{key}"]) < 1e-4, key
+        assert g[f"lim_excess_{key}"] < 1e-8, key
+    # ... CE exactly at the accuracy threshold (its linear model is well specified), focal and
+    # GW within 0.05 of it (their pointwise boundary is the same; the linear fit moves it a bit)
+    assert g["lim_t_ce"] == approx(g["lim_t_accuracy"], abs=1e-4)
+    for key in calibrated:
+        assert abs(g[f"lim_t_{key}"] - g["lim_t_accuracy"]) < 0.05, key
+        assert g[f"lim_excess_{key}"] == approx(ber(g[f"lim_t_{key}"]) - norm.cdf(-mu))
+        assert g[f"lim_excess_{key}"] > 0.25, key
+    # LDAM with s = 30, margins 0.5 (100)^(-1/4) and 0.5 in logit units of z
+    s0, s1 = g["lim_ldam_s_margin_common"], g["lim_ldam_s_margin_rare"]
+    assert (s0, s1) == (approx(15 * ratio**-0.25, rel=1e-6), approx(15.0))
+    odds = (1 / (1 + math.exp(-s0))) / (1 / (1 + math.exp(-s1)))
+    assert g["lim_ldam_odds"] == approx(odds, rel=1e-6) and 0.5 < odds < 1  # never reaches 1/100
+    assert g["lim_ldam_t_pointwise"] == approx((math.log(ratio) + math.log(odds)) / (2 * mu))
+    assert g["lim_t_ldam"] > g["lim_t_ce"] + 1 and g["lim_excess_ldam"] > g["lim_excess_ce"]
+    # the samples: consistent losses shrink toward 0 roughly as 1/n, the others level off
+    assert (g["lim_n_min"], g["lim_n_max"]) == (1_000, 100_000) and g["lim_repeats"] >= 3
+    for key in consistent:
+        small, large = g[f"lim_excess_{key}_nmin"], g[f"lim_excess_{key}_nmax"]
+        assert large < 1e-3 and large < small / 10, key
+    assert -1.6 < g["lim_slope_la"] < -0.6
+    for key in (*calibrated, "ldam"):
+        assert g[f"lim_excess_{key}_nmax"] == approx(g[f"lim_excess_{key}"], abs=0.02), key
+    # macro-F1: its best threshold lies between the balanced and the accuracy thresholds
+    t_f1 = g["lim_t_f1"]
+    assert 0.5 < t_f1 < g["lim_t_accuracy"] - 0.5
+    assert g["lim_f1_opt"] == approx(macro_f1(t_f1))
+    assert macro_f1(t_f1 - 0.01) < g["lim_f1_opt"] > macro_f1(t_f1 + 0.01)
+    assert g["lim_f1_balanced"] == approx(macro_f1(0.0))
+    assert g["lim_f1_accuracy_rule"] == approx(macro_f1(g["lim_t_accuracy"]))
+    assert g["lim_f1_opt"] > max(g["lim_f1_balanced"], g["lim_f1_accuracy_rule"]) + 0.05
+
+
 # --- slow: the HTML ---------------------------------------------------------------------------
 
 
