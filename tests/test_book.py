@@ -177,6 +177,16 @@ def test_try_this_exercises_say_what_the_reader_will_see():
     for tau, threshold in ((0.5, 0.74), (2.0, -1.47)):
         assert (1 - tau) * 0.5 * math.log(19) == approx(threshold, abs=0.005)
     assert 11 / (11 + 0.05 * 1399) == approx(0.14, abs=0.005)
+    # chapter 7, the limit in view at mu = 2: Phi(-2), CE's threshold log(100) / 4, its gap
+    from scipy.stats import norm
+
+    t_ce = math.log(100) / 4
+    gap = 0.5 * (norm.sf(t_ce + 2) + norm.cdf(t_ce - 2)) - norm.cdf(-2)
+    assert (norm.cdf(-2), t_ce, gap) == (
+        approx(0.023, abs=5e-4),
+        approx(1.15, abs=5e-3),
+        approx(0.077, abs=5e-4),
+    )
 
 
 # --- slow: executed notebooks ----------------------------------------------------------------
@@ -383,9 +393,12 @@ def test_class_level_limit(glued):
     assert g["lim_be_bayes"] == approx(norm.cdf(-mu)) and ber(0.0) == approx(norm.cdf(-mu))
     assert g["lim_t_accuracy"] == approx(math.log(ratio) / (2 * mu))
     assert g["lim_excess_accuracy_rule"] == approx(ber(g["lim_t_accuracy"]) - norm.cdf(-mu))
+    assert g["lim_recall_accuracy_rule"] == approx(norm.sf(g["lim_t_accuracy"] - mu))
+    assert g["lim_recall_accuracy_rule"] < 0.1  # "finds only ... of the rare examples"
     consistent, calibrated = ("weighted_ce", "la", "bs", "posthoc"), ("ce", "focal", "gw")
     assert g["lim_max_grad"] < 1e-5  # every fit reached a stationary point
     # the population limits: the consistent losses at the balanced threshold 0 ...
+    assert g["lim_t_consistent_max"] == max(abs(g[f"lim_t_{k}"]) for k in consistent)
     for key in consistent:
         assert abs(g[f"lim_t_{key}"]) < 1e-4, key
         assert g[f"lim_excess_{key}"] < 1e-8, key
