@@ -187,6 +187,21 @@ def test_try_this_exercises_say_what_the_reader_will_see():
         approx(1.15, abs=5e-3),
         approx(0.077, abs=5e-4),
     )
+    # ... and plain LDAM's population threshold there (s = 30, margins 15 * (1, 100^(-1/4)))
+    from scipy.optimize import minimize
+
+    nodes, w = np.polynomial.hermite_e.hermegauss(120)
+    w, margin = w / w.sum(), 15.0 * np.array([100**-0.25, 1.0])
+
+    def ldam_risk(p):  # g = 30 (a x + b) = z_1 - z_0 in LDAM's scaled units
+        g0, g1 = 30 * (p[0] * (nodes - 2) + p[1]), 30 * (p[0] * (nodes + 2) + p[1])
+        common = np.sum(w * np.logaddexp(0, g0 + margin[0]))
+        rare = np.sum(w * np.logaddexp(0, margin[1] - g1))
+        return (100 * common + rare) / 101
+
+    a, b = minimize(ldam_risk, [0.1, 0.0], method="Nelder-Mead", options={"xatol": 1e-9}).x
+    ldam_gap = 0.5 * (norm.sf(-b / a + 2) + norm.cdf(-b / a - 2)) - norm.cdf(-2)
+    assert 0 < -b / a < t_ce and ldam_gap == approx(0.05, abs=0.005) and ldam_gap < gap
 
 
 # --- slow: executed notebooks ----------------------------------------------------------------
