@@ -6,6 +6,7 @@ Every expected failure is checked as a user meets it, in a subprocess: the exit 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,8 @@ import torch
 import imbloss as imbloss_package
 from imbloss.cli import build_parser, main, train_config_from_args
 from imbloss.errors import EXIT_CODES
+from imbloss.store import RunStore
+from imbloss.sweep import expand, load_spec
 from imbloss.train import RunResult, TrainConfig
 
 TINY = ["--dataset", "digits", "--imbalance-ratio", "10", "--epochs", "2", "--quiet"]
@@ -252,42 +255,104 @@ def test_progress_in_a_piped_log_is_plain_lines(tmp_path) -> None:
     assert train.stderr.startswith("digits ce seed 0:   0%")
 
 
-@pytest.mark.slow
-def test_ctrl_c_keeps_finished_runs_and_the_rerun_completes_the_sweep(tmp_path) -> None:
-    spec = tmp_path / "tiny.yaml"
-    spec.write_text(TINY_SPEC.replace("epochs: 1", "epochs: 3") + "losses: [ce, focal]\nseeds: 3\n")
-    results = tmp_path / "interrupted"
+def _sweep_process(spec: Path, results: Path, **streams) -> subprocess.Popen:
+    """``imbloss sweep`` in a session of its own, so that a signal can reach all its processes
+    as a terminal's Ctrl-C does."""
     command = [sys.executable, "-m", "imbloss", "sweep", "--config", str(spec)]
     command += ["--results-dir", str(results), "--n-jobs", "2"]
-    # a terminal's Ctrl-C reaches every process of the command: the sweep and its workers
-    sweep = subprocess.Popen(
+    return subprocess.Popen(
         command,
-        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **PATH_ENV},
         start_new_session=True,
+        **{"stdout": subprocess.PIPE, **streams},
     )
-    deadline = time.monotonic() + 240
-    while not list(results.glob("*.json")):
-        assert time.monotonic() < deadline and sweep.poll() is None, "no run finished"
-        time.sleep(0.05)
-    os.killpg(sweep.pid, signal.SIGINT)
-    _, err = sweep.communicate(timeout=120)
-    assert sweep.returncode == 130, err
+
+
+def _wait_for_line(process: subprocess.Popen, words: str) -> None:
+    """Read the process's stderr until a line holds ``words`` (an error if it ends first)."""
+    for line in process.stderr:
+        if words in line:
+            return
+    raise AssertionError(f"the sweep ended (status {process.wait()}) without {words!r}")
+
+
+def _interrupted(process: subprocess.Popen, kept: int, total: int, results: Path) -> None:
+    """Send Ctrl-C to the sweep's processes; see :func:`_ended_interrupted`."""
+    os.killpg(process.pid, signal.SIGINT)
+    _ended_interrupted(process, kept, total, results)
+
+
+def _ended_interrupted(process: subprocess.Popen, kept: int, total: int, results: Path) -> None:
+    """Assert status 130, no traceback or warning, and the line that says what is kept."""
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
     assert "Traceback" not in err and "leaked" not in err and "Warning" not in err, err
-    kept = len(list(results.glob("*.json")))
-    assert 1 <= kept < 6
     assert err.splitlines()[-1] == (
-        f"imbloss sweep: interrupted: {kept} of 6 runs are kept in {results}; "
+        f"imbloss sweep: interrupted: {kept} of {total} runs are kept in {results}; "
         "run the same sweep again to resume (finished runs are not rerun)"
     )
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_runs_finish_keeps_them_and_the_rerun_completes_the_sweep(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce, focal]\nseeds: 3\n")
+    results = tmp_path / "interrupted"
+    # this test holds the last run: the sweep trains the five others, then waits for it
+    last = expand(load_spec(spec))[-1][1].run_id
+    held = RunStore(results).claim(last)
+    sweep = _sweep_process(spec, results)
+    _wait_for_line(sweep, f"waiting for run {last}")
+    _interrupted(sweep, 5, 6, results)
+    held.release()
+    assert len(RunStore(results).run_ids()) == 5
     before = {path.name: path.stat().st_mtime_ns for path in results.glob("*.json")}
     resumed = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--quiet")
     assert resumed.returncode == 0 and "6 results in" in resumed.stdout
     assert all(results.joinpath(name).stat().st_mtime_ns == t for name, t in before.items())
     whole = tmp_path / "whole"
     assert imbloss("sweep", "--config", str(spec), "--results-dir", str(whole)).returncode == 0
-    for path in whole.glob("*.json"):
-        again = RunResult.load(results / path.name)
-        assert again.test_metrics == RunResult.load(path).test_metrics
+    for run_id in RunStore(whole).run_ids():
+        again = RunStore(results).result(run_id)
+        assert again.test_metrics == RunStore(whole).result(run_id).test_metrics
+
+
+@pytest.mark.slow
+def test_ctrl_c_before_the_first_run_exits_130_with_none_kept(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    results = tmp_path / "results"
+    # every run is held here: the sweep can start none of them
+    claims = [RunStore(results).claim(config.run_id) for _, config in expand(load_spec(spec))]
+    sweep = _sweep_process(spec, results)
+    _wait_for_line(sweep, "waiting for run")
+    _interrupted(sweep, 0, 2, results)
+    assert not list(results.glob("*.json"))
+    for claim in claims:
+        claim.release()
+
+
+@pytest.mark.slow
+def test_ctrl_c_after_the_last_result_exits_130_with_every_run_kept(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    results = tmp_path / "results"
+    # a full pipe as stdout: the sweep cannot print its summary, so cannot end, until read
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    for size in (4096, 1):
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                os.write(write_end, b"x" * size)
+    sweep = _sweep_process(spec, results, stdout=write_end)
+    os.close(write_end)
+    while len(list(results.glob("*.json"))) < 2:
+        assert sweep.poll() is None, "the sweep ended"
+        time.sleep(0.05)
+    os.killpg(sweep.pid, signal.SIGINT)
+    with os.fdopen(read_end, "rb") as stdout:
+        stdout.read()  # let the sweep end
+    _ended_interrupted(sweep, 2, 2, results)
+    assert len(RunStore(results).run_ids()) == 2

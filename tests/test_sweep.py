@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +10,7 @@ from scipy import stats as scipy_stats
 from imbloss import stats
 from imbloss.profiles import profile_path
 from imbloss.results import choose_settings, comparison_table
+from imbloss.store import RunStore
 from imbloss.sweep import PROFILES, expand, load_results, load_spec, run_sweep, tuned_runs
 from imbloss.train import TrainConfig
 
@@ -123,7 +122,7 @@ def test_tuning_runs_the_grid_on_few_seeds_then_the_choice_on_all(tmp_path) -> N
     df = run_sweep(spec, tmp_path, n_jobs=1, quiet=True)
     tuned = tuned_runs(spec, tmp_path)  # the chosen points on seeds 2 and 3, all run
     assert tuned and {c.seed for _, c in tuned} == {2, 3}
-    assert all((tmp_path / f"{c.run_id}.json").exists() for _, c in tuned)
+    assert all(RunStore(tmp_path).has(c.run_id) for _, c in tuned)
     assert set(df["run_id"]) >= {c.run_id for _, c in tuned}
     again = run_sweep(spec, tmp_path, n_jobs=1, quiet=True)  # a rerun reads them back
     assert sorted(again["run_id"]) == sorted(df["run_id"])
@@ -144,9 +143,9 @@ def test_a_failing_run_is_reported_and_the_others_are_kept(tmp_path) -> None:
     assert failure["run_id"] == bad.run_id
     assert failure["config"]["loss_kwargs"] == {"weight": [1.0, 2.0]}
     assert "expected length" in failure["error"] and "Traceback" in failure["traceback"]
-    on_disk = json.loads((tmp_path / "failed" / f"{bad.run_id}.json").read_text())
+    (on_disk,) = RunStore(tmp_path).failures()
     assert on_disk["error"] == failure["error"]
-    assert not (tmp_path / f"{bad.run_id}.json").exists()
+    assert not RunStore(tmp_path).has(bad.run_id)
 
 
 # --- tuning and the comparison table ----------------------------------------------------------

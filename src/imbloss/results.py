@@ -16,7 +16,6 @@ mean difference, its Student-t interval and Holm-corrected paired t-test p-value
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ from imbloss.runs import (
     loss_label,
     loss_params,
 )
+from imbloss.store import RunStore
 
 # Config fields that define a condition (with the loss and its keywords); runs that agree
 # on everything else (the data, the model, the budget) are compared with each other.
@@ -46,7 +46,7 @@ def _check_metric(metric: str) -> None:
 def results_frame(
     results: Sequence[RunResult],
     experiments: dict[str, str] | None = None,
-    results_dir: str | Path | None = None,
+    store: RunStore | None = None,
 ) -> pd.DataFrame:
     """One tidy row per run: its config, its scores per target metric, diagnostics and timings.
 
@@ -54,8 +54,8 @@ def results_frame(
     ``dataset``, one column per dataset keyword, ``condition``, ``loss``, ``params``
     (``"gamma=2.0"``), ``label`` (``"focal(gamma=2.0)"``), ``seed``, ``epochs``; for
     each target metric ``m``: ``m`` (test score at the epoch selected by validation
-    ``m``), ``val_m``, ``best_epoch_m`` and, when ``results_dir`` holds the runs'
-    ``.npz`` predictions, ``m_posthoc`` (test score after post-hoc adjustment),
+    ``m``), ``val_m``, ``best_epoch_m`` and, when a :class:`~imbloss.store.RunStore` ``store`` holds
+    the runs' predictions, ``m_posthoc`` (test score after post-hoc adjustment),
     ``val_m_posthoc`` and ``tau_m`` (its τ, chosen on validation); ``accuracy`` at the
     macro-F1 epoch;
     ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` at that epoch; ``train_s``,
@@ -87,8 +87,8 @@ def results_frame(
             row[metric] = chosen["test_metrics"][metric]
             row[f"val_{metric}"] = chosen["val_metrics"][metric]
             row[f"best_epoch_{metric}"] = chosen["best_epoch"]
-        if results_dir is not None:
-            row.update(posthoc_scores(Predictions.load(Path(results_dir) / f"{result.run_id}.npz")))
+        if store is not None:
+            row.update(posthoc_scores(store.predictions(result.run_id)))
         row.update(
             {
                 "easy_grad_share": best["easy_grad_share"],

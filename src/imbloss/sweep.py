@@ -19,11 +19,10 @@ runs on every seed (:func:`tuned_runs`). Runs go to local joblib worker processe
 with a ``scheduler`` address (the spec's key or ``run_sweep(..., scheduler=)``), to
 the workers of a Dask distributed cluster through joblib's Dask backend; the results
 are the same. The workers return each result (or failure) to this process, which
-writes ``<results_dir>/<run_id>.npz`` and ``<run_id>.json``
-(:class:`~imbloss.runs.RunResult`) as soon as the run ends, so the workers need no
-shared file system; a run whose JSON exists is not run again. A run that raises is
-written to ``<results_dir>/failed/<run_id>.json`` with its config and traceback,
-reported in a warning and in ``frame.attrs["failures"]``; the other runs go on.
+records it in the results folder's :class:`~imbloss.store.RunStore` as soon as the run
+ends, so the workers need no shared file system; a whole run is not run again. A run
+that raises is kept as a failure report with its config and traceback, reported in a
+warning and in ``frame.attrs["failures"]``; the other runs go on.
 
 A notebook runs the CI profile and compares every condition with CE with::
 
@@ -43,8 +42,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -58,13 +57,15 @@ import joblib
 import pandas as pd
 from tqdm.auto import tqdm
 
+from imbloss import interrupts
 from imbloss.config import CONDITIONS, DATASET_KWARGS, TrainConfig, resolve_device
 from imbloss.errors import DeviceError, SweepInterrupted
 from imbloss.losses import LOSSES
 from imbloss.profiles import PROFILES, load_spec  # noqa: F401 - re-exported
 from imbloss.progress import progress
 from imbloss.results import choose_settings, comparison_table, results_frame
-from imbloss.runs import TARGET_METRICS, Predictions, RunResult, config_digest, save_run
+from imbloss.runs import TARGET_METRICS, Predictions, RunResult, config_digest
+from imbloss.store import Claim, RunStore
 
 EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "tune_seeds", "grid", "dataset_grid")
 SPEC_KEYS = ("experiments", "scheduler")
@@ -96,14 +97,13 @@ def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConf
     scores in ``results_dir``; a pick other than the default is run on every seed. The
     list holds those runs whether or not they are done (:func:`run_sweep` skips the done).
     """
-    results_dir = Path(results_dir)
+    store = RunStore(results_dir)
     runs, seen = [], set()
     for name, experiment, where in _experiments(spec):
         if experiment.get("tune_seeds") is None:
             continue
         configs = _expand_experiment(experiment, where=where)
-        done = [results_dir / f"{c.run_id}.json" for c in configs]
-        frame = results_frame([RunResult.load(path) for path in done if path.exists()])
+        frame = results_frame(store.results([c.run_id for c in configs]))
         if frame.empty:
             continue
         by_group = {config_digest(c.to_dict(), drop=("seed",)): c for c in configs}
@@ -255,12 +255,14 @@ def run_sweep(
     cluster instead, as many at a time as its workers have threads, each with one
     torch thread (give workers ``--nthreads 1``: the torch thread count is per process);
     ``n_jobs`` is then not used. For a spec with ``tune_seeds``, the grid runs first,
-    then the chosen settings on the remaining seeds (:func:`tuned_runs`). The frame has
-    one row per finished run (:func:`imbloss.results.results_frame`, with post-hoc
+    then the chosen settings on the remaining seeds (:func:`tuned_runs`). The folder is a
+    :class:`~imbloss.store.RunStore`: a damaged run is moved aside and trained again, and a
+    run that another process is training is waited for rather than trained twice. The frame
+    has one row per finished run (:func:`imbloss.results.results_frame`, with post-hoc
     scores); failures are in ``frame.attrs["failures"]``. The progress bar
-    (:func:`imbloss.progress.progress`) shows unless ``quiet``. Ctrl-C stops the workers
-    and raises :class:`~imbloss.errors.SweepInterrupted`, which says how many runs are
-    kept; the same call again runs the rest.
+    (:func:`imbloss.progress.progress`) shows unless ``quiet``. Ctrl-C at any moment stops
+    the workers and raises :class:`~imbloss.errors.SweepInterrupted`, which says how many
+    runs are kept; the same call again runs the rest.
     """
     if isinstance(spec, dict):
         runs = expand(spec)
@@ -276,30 +278,35 @@ def run_sweep(
             f"scheduler={scheduler!r} is not valid; expected a Dask scheduler address "
             "such as 'tcp://10.0.0.5:8786'"
         )
-    results_dir = Path(results_dir)
+    store = RunStore(results_dir)
     if scheduler is None:  # a Dask cluster's workers have devices of their own
         _check_devices({config.device for _, config in runs})
-    failures = _run_configs(runs, results_dir, n_jobs, scheduler, quiet, "sweep")
-    if isinstance(spec, dict):
-        tuned = tuned_runs(spec, results_dir)
-        runs += tuned
-        failures += _run_configs(
-            tuned, results_dir, n_jobs, scheduler, quiet, "sweep: tuned settings"
-        )
-    frame = results_frame(
-        [
-            RunResult.load(results_dir / f"{c.run_id}.json")
-            for _, c in runs
-            if (results_dir / f"{c.run_id}.json").exists()
-        ],
-        experiments={c.run_id: name for name, c in runs},
-        results_dir=results_dir,
-    )
+    with interrupts.recorded():
+        try:
+            failures = _run_configs(runs, store, n_jobs, scheduler, quiet, "sweep")
+            if isinstance(spec, dict):
+                tuned = tuned_runs(spec, store.root)
+                runs += tuned
+                failures += _run_configs(
+                    tuned, store, n_jobs, scheduler, quiet, "sweep: tuned settings"
+                )
+            frame = results_frame(
+                store.results([c.run_id for _, c in runs]),
+                experiments={c.run_id: name for name, c in runs},
+                store=store,
+            )
+            interrupts.check()
+        except KeyboardInterrupt:
+            kept = sum(store.has(c.run_id) for _, c in runs)
+            raise SweepInterrupted(
+                f"interrupted: {kept} of {len(runs)} runs are kept in {store.root}; "
+                "run the same sweep again to resume (finished runs are not rerun)"
+            ) from None
     frame.attrs["failures"] = failures
     if failures:
         warnings.warn(
             f"{len(failures)} of {len(runs)} runs failed (details in "
-            f"{results_dir / 'failed'} and frame.attrs['failures']); first: "
+            f"{store.root / 'failed'} and frame.attrs['failures']); first: "
             f"{failures[0]['run_id']}: {failures[0]['error']}",
             RuntimeWarning,
             stacklevel=2,
@@ -309,53 +316,118 @@ def run_sweep(
 
 def _run_configs(
     runs: list[tuple[str, TrainConfig]],
-    results_dir: Path,
+    store: RunStore,
     n_jobs: int,
     scheduler: str | None,
     quiet: bool,
     desc: str,
 ) -> list[dict]:
-    """Run the configs whose results are not in ``results_dir``; return the failure reports."""
-    (results_dir / "failed").mkdir(parents=True, exist_ok=True)
+    """Train the configs whose runs are not in ``store``; return the failure reports.
+
+    Each run is trained while this process holds its claim (:meth:`RunStore.claim`). The
+    runs another process holds are waited for after the others, one line each, and
+    trained only if that process did not record them.
+    """
     # seed by seed, so that an interrupted sweep has every condition on its first seeds
     todo = sorted(
-        (
-            _for_worker(config)
-            for _, config in runs
-            if not (results_dir / f"{config.run_id}.json").exists()
-        ),
-        key=lambda config: config.seed,
+        (config for _, config in runs if not store.has(config.run_id)), key=lambda c: c.seed
     )
-    failures = []
-    with _backend(scheduler if todo else None):
-        jobs = joblib.Parallel(
-            n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
-        )(joblib.delayed(_run_one)(config.to_dict()) for config in todo)
-        bar = progress(
-            jobs,
-            total=len(todo),
-            desc=desc if scheduler is None else f"{desc} on {scheduler}",
-            unit="run",
-            quiet=quiet or not todo,
-        )
-        try:
-            for outcome in bar:
-                failure = _record(outcome, results_dir)
-                if failure is not None:
-                    failures.append(failure)
-                    bar.write(f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr)
-        except KeyboardInterrupt:
-            # stop the workers; what they were doing is lost, and joblib's note says so
-            with warnings.catch_warnings(), contextlib.suppress(Exception):
-                warnings.simplefilter("ignore")
-                jobs.close()
-            bar.close()
-            kept = sum((results_dir / f"{c.run_id}.json").exists() for _, c in runs)
-            raise SweepInterrupted(
-                f"interrupted: {kept} of {len(runs)} runs are kept in {results_dir}; "
-                "run the same sweep again to resume (finished runs are not rerun)"
-            ) from None
+    claims, held = _claim(todo, store, desc, wait=False)
+    failures = _train(claims, store, n_jobs, scheduler, quiet, desc)
+    if held:
+        claims, _ = _claim(held, store, desc, wait=True)
+        failures += _train(claims, store, n_jobs, scheduler, quiet, desc)
     return failures
+
+
+def _claim(
+    configs: list[TrainConfig], store: RunStore, desc: str, wait: bool
+) -> tuple[dict[str, tuple[TrainConfig, Claim]], list[TrainConfig]]:
+    """Claim each run still absent: ``({run_id: (config, claim)}, configs held elsewhere)``.
+
+    With ``wait``, a held run is waited for, with a line that says so.
+    """
+    claims, held = {}, []
+    try:
+        for config in configs:
+            claim = store.claim(config.run_id)
+            if claim is None and wait:
+                print(
+                    f"{desc}: waiting for run {config.run_id}, which another process is training",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                claim = store.claim(config.run_id, wait=True)
+            if claim is None:
+                held.append(config)
+            elif store.has(config.run_id):  # recorded by another process meanwhile
+                claim.release()
+            else:
+                claims[config.run_id] = (config, claim)
+    except BaseException:
+        _release(claims)
+        raise
+    return claims, held
+
+
+def _release(claims: dict[str, tuple[TrainConfig, Claim]]) -> None:
+    for _, claim in claims.values():
+        claim.release()
+
+
+def _train(
+    claims: dict[str, tuple[TrainConfig, Claim]],
+    store: RunStore,
+    n_jobs: int,
+    scheduler: str | None,
+    quiet: bool,
+    desc: str,
+) -> list[dict]:
+    """Train the claimed runs, record each outcome as it comes; release every claim."""
+    todo = [_for_worker(config) for config, _ in claims.values()]
+    failures = []
+    try:
+        with _backend(scheduler if todo else None):
+            jobs = joblib.Parallel(
+                n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
+            )(joblib.delayed(_run_one)(config.to_dict()) for config in todo)
+            bar = progress(
+                jobs,
+                total=len(todo),
+                desc=desc if scheduler is None else f"{desc} on {scheduler}",
+                unit="run",
+                quiet=quiet or not todo,
+            )
+            try:
+                for outcome in bar:
+                    failure = _record(outcome, store)
+                    claims.pop(_outcome_run_id(outcome))[1].release()
+                    if failure is not None:
+                        failures.append(failure)
+                        bar.write(
+                            f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr
+                        )
+                    interrupts.check()
+            except KeyboardInterrupt:
+                # stop the workers; what they were doing is lost, and joblib's note says so
+                with warnings.catch_warnings(), contextlib.suppress(Exception):
+                    warnings.simplefilter("ignore")
+                    jobs.close()
+                bar.close()
+                raise
+    finally:
+        _release(claims)
+        if todo and scheduler is None:
+            _stop_workers()
+    return failures
+
+
+def _stop_workers() -> None:
+    """End the local worker processes now: left to the interpreter's exit, their shutdown
+    took seconds in which a Ctrl-C was lost."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
 @contextlib.contextmanager
@@ -415,28 +487,45 @@ def _prepare_worker() -> None:
     """In a worker process, leave Ctrl-C to the sweep's process, which then kills the workers.
 
     A terminal sends Ctrl-C to every process of the command: an interrupted worker would
-    print its traceback. A killed worker leaves tqdm's default lock, a semaphore shared
-    between processes, behind ("leaked semaphore objects"); a thread lock does for its bars.
+    print its traceback. A worker ends itself within a second of its sweep's process
+    (:func:`_exit_with_parent`), so a killed sweep leaves no worker behind. A killed worker
+    leaves tqdm's default lock, a semaphore shared between processes, behind ("leaked
+    semaphore objects"); a thread lock does for its bars.
     """
     if multiprocessing.parent_process() is not None and (
         threading.current_thread() is threading.main_thread()  # not a Dask worker's thread
     ):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         tqdm.set_lock(threading.RLock())
+        if not any(t.name == _WATCHDOG for t in threading.enumerate()):
+            parent = os.getppid()
+            threading.Thread(
+                target=_exit_with_parent, args=(parent,), name=_WATCHDOG, daemon=True
+            ).start()
 
 
-def _record(outcome: dict, results_dir: Path) -> dict | None:
-    """Write a worker's outcome under ``results_dir``; return its failure report or None."""
+_WATCHDOG = "imbloss-exit-with-sweep"
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once its sweep's process is gone (killed, even by SIGKILL)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _record(outcome: dict, store: RunStore) -> dict | None:
+    """Write one worker outcome to ``store``; return its failure report or None."""
     if "failure" in outcome:
-        report = outcome["failure"]
-        (results_dir / "failed" / f"{report['run_id']}.json").write_text(
-            json.dumps(report, indent=1)
-        )
-        return report
+        store.save_failure(outcome["failure"])
+        return outcome["failure"]
     result = RunResult.from_dict(outcome["result"])
-    save_run(result, Predictions.from_arrays(outcome["predictions"]), results_dir)
-    (results_dir / "failed" / f"{result.run_id}.json").unlink(missing_ok=True)
+    store.save(result, Predictions.from_arrays(outcome["predictions"]))
     return None
+
+
+def _outcome_run_id(outcome: dict) -> str:
+    return outcome["failure" if "failure" in outcome else "result"]["run_id"]
 
 
 def comparison_tables(
@@ -468,5 +557,5 @@ def comparison_tables(
 
 def load_results(results_dir: str | Path) -> pd.DataFrame:
     """Every run in ``results_dir`` as one :func:`imbloss.results.results_frame`."""
-    paths = sorted(Path(results_dir).glob("*.json"))
-    return results_frame([RunResult.load(path) for path in paths], results_dir=results_dir)
+    store = RunStore(results_dir)
+    return results_frame(store.results(), store=store)
