@@ -356,3 +356,70 @@ def test_ctrl_c_after_the_last_result_exits_130_with_every_run_kept(tmp_path) ->
         stdout.read()  # let the sweep end
     _ended_interrupted(sweep, 2, 2, results)
     assert len(RunStore(results).run_ids()) == 2
+
+
+@pytest.mark.slow
+def test_a_sweep_heals_damaged_runs_with_one_line_each_and_exit_0(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 3\n")
+    results = tmp_path / "results"
+    assert imbloss("sweep", "--config", str(spec), "--results-dir", str(results)).returncode == 0
+    first, second, third = RunStore(results).run_ids()
+    (results / f"{first}.npz").write_bytes(b"")  # an empty file
+    (results / f"{second}.json").write_text('{"run_id": "trunc')  # a torn write
+    (results / f"{third}.npz").write_bytes((results / f"{first}.json").read_bytes())  # a mix-up
+    done = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--quiet")
+    assert done.returncode == 0 and "3 results in" in done.stdout, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 3 and "Traceback" not in done.stderr, done.stderr
+    for run_id, line in zip((first, second, third), sorted(lines)):
+        assert line.startswith(f"imbloss sweep: warning: {results / run_id}.json: damaged run")
+        assert line.endswith("the run will be trained again")
+    assert RunStore(results).run_ids() == [first, second, third]
+    assert len(list((results / "damaged").iterdir())) == 6  # kept, not deleted
+
+
+@pytest.mark.slow
+def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce, focal]\nseeds: 2\n")
+    results = tmp_path / "results"
+    sweeps = [_sweep_process(spec, results) for _ in range(2)]
+    trained = 0
+    for sweep in sweeps:
+        out, err = sweep.communicate(timeout=300)
+        assert sweep.returncode == 0 and "4 results in" in out, err
+        # each batch of runs a sweep trains ends with a line "sweep: 100%|...| k/k"
+        trained += sum(
+            int(line.split("|")[2].split("/")[0])
+            for line in err.splitlines()
+            if line.startswith("sweep: 100%")
+        )
+    assert trained == 4
+    assert len(RunStore(results).run_ids()) == 4 and not (results / "damaged").exists()
+
+
+@pytest.mark.slow
+def test_a_run_of_imbloss_train_results_dir_is_a_sweep_run(tmp_path) -> None:
+    results = tmp_path / "results"
+    done = imbloss("train", *TINY, "--results-dir", str(results))
+    assert done.returncode == 0 and "recorded in" in done.stdout, done.stderr
+    (run_id,) = RunStore(results).run_ids()
+    written = (results / f"{run_id}.json").stat().st_mtime_ns
+    spec = tmp_path / "same.yaml"
+    spec.write_text(
+        "base: {dataset: digits, epochs: 2, dataset_kwargs: {imbalance_ratio: 10.0}}\n"
+        "losses: [ce]\nseeds: [0]\n"
+    )
+    swept = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--quiet")
+    assert swept.returncode == 0 and "1 results in" in swept.stdout, swept.stderr
+    assert (results / f"{run_id}.json").stat().st_mtime_ns == written  # not trained again
+
+
+def test_an_unknown_metric_is_refused_before_any_run(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    results = tmp_path / "results"
+    done = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--metric", "f1")
+    assert done.returncode == 2 and "invalid choice: 'f1'" in done.stderr
+    assert not results.exists()

@@ -19,6 +19,7 @@ exits with the status of :data:`imbloss.errors.EXIT_CODES`; ``--debug`` (or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import inspect
 import os
@@ -51,6 +52,7 @@ from imbloss.losses import (
     class_balanced_weights,
 )
 from imbloss.profiles import PROFILE_NAMES, PROFILES, load_spec
+from imbloss.runs import TARGET_METRICS
 from imbloss.store import RunStore
 from imbloss.sweep import comparison_tables, run_sweep
 from imbloss.train import TrainConfig, fit_and_predict, resolve_device
@@ -207,7 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
         "scheduler key, else local processes)",
     )
     sweep.add_argument(
-        "--metric", default="macro_f1", help="metric to summarise (default: macro_f1)"
+        "--metric",
+        choices=TARGET_METRICS,
+        default="macro_f1",
+        help="metric to summarise (default: macro_f1)",
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument("--debug", action="store_true", default=sup, help=debug_help)
@@ -344,12 +349,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with interrupts.recorded():
+        with interrupts.recorded(), _warnings_as_lines(args._parser.prog):
             return _train(args) if args.command == "train" else _sweep(args)
     except (ImbLossError, ValueError, KeyboardInterrupt) as error:
         if args.debug or os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
             raise
         return _report(error, args._parser)
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(prog: str):
+    """Inside the block, each warning is one line, ``imbloss sweep: warning: ...``."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _report(error: BaseException, parser: argparse.ArgumentParser) -> int:
