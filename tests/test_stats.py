@@ -24,8 +24,10 @@ def test_paired_t_p_is_scipys_paired_test() -> None:
     b = np.full(10, 0.5)
     assert stats.paired_t_p(a - b) == pytest.approx(scipy_stats.ttest_rel(a, b).pvalue)
     assert stats.paired_t_p([0.0, 0.0, 0.0]) == 1.0
-    with pytest.raises(ValueError, match="at least 2 finite numbers"):
-        stats.paired_t_p([0.1])
+    with pytest.raises(ValueError, match="at least 3 finite numbers"):
+        stats.paired_t_p([0.1, 0.1])  # two equal differences: once p = 0
+    with pytest.raises(ValueError, match="at least 3 finite numbers"):
+        stats.t_interval([0.1, 0.1 + 1e-12])
 
 
 def test_holm_adjusts_step_down_and_keeps_the_order() -> None:

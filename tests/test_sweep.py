@@ -226,3 +226,35 @@ def test_comparison_table_pairs_by_seed_and_corrects_with_holm() -> None:
     assert table.loc[("ce", "post-hoc τ"), "diff"] == pytest.approx(0.01)
     with pytest.raises(ValueError, match="metric='accuracy'"):
         comparison_table(frame, "accuracy")
+
+
+def test_comparison_table_refuses_p_and_interval_below_three_pairs_and_says_why() -> None:
+    frame = _frame({"ce:": _scores([0.5, 0.5]), "focal:": _scores([0.6, 0.6 + 1e-9])})
+    table = comparison_table(frame, "macro_f1").set_index(["condition", "row"])
+    focal = table.loc[("focal", "default")]
+    assert focal["n"] == 2 and np.isnan(focal["p"]) and np.isnan(focal["p_holm"])
+    assert (
+        np.isnan(focal["ci_low"])
+        and "2 paired seed(s): no interval or p below 3" in (focal["note"])
+    )
+
+
+def test_comparison_table_n_counts_the_pairs_tested() -> None:
+    # CE has seeds 0-3, focal 0-4 with a NaN score on seed 1: three pairs are tested
+    frame = pd.concat(
+        [
+            _frame({"ce:": _scores([0.5, 0.5, 0.4, 0.5])}),
+            _frame({"focal:": _scores([0.6, float("nan"), 0.5, 0.7, 0.9])}),
+        ]
+    )
+    focal = comparison_table(frame, "macro_f1").set_index(["condition", "row"])
+    assert focal.loc[("focal", "default"), "n"] == 3
+    assert focal.loc[("focal", "default"), "diff"] == pytest.approx((0.1 + 0.1 + 0.2) / 3)
+
+
+def test_comparison_table_refuses_to_pool_runs_of_different_settings() -> None:
+    frame = _frame({"ce:": _scores([0.5] * 3), "focal:": _scores([0.6] * 3)})
+    frame["lr_schedule"] = "cosine"
+    other = frame.assign(lr_schedule="step", group="other")
+    with pytest.raises(ValueError, match=r"ce\(\) seed 0 2 times.*lr_schedule takes"):
+        comparison_table(pd.concat([frame, other]), "macro_f1")
