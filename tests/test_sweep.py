@@ -258,3 +258,28 @@ def test_comparison_table_refuses_to_pool_runs_of_different_settings() -> None:
     other = frame.assign(lr_schedule="step", group="other")
     with pytest.raises(ValueError, match=r"ce\(\) seed 0 2 times.*lr_schedule takes"):
         comparison_table(pd.concat([frame, other]), "macro_f1")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seeds": -2}, r"seeds=-2 is not valid; expected a count >= 1"),
+        ({"seeds": [0, 1, 1]}, r"seeds=\[0, 1, 1\] is not valid; .*distinct"),
+        ({"seeds": [0, -1]}, r"seeds=\[0, -1\] is not valid"),
+        ({"seeds": 2, "tune_seeds": 3}, r"tune_seeds=3 is more than the 2 seeds \[0, 1\]"),
+    ],
+)
+def test_impossible_seeds_are_one_line_errors(change, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        expand({**_tiny_spec(), **change})
+
+
+def test_two_experiments_of_one_name_are_an_error() -> None:
+    with pytest.raises(ValueError, match="experiment 1: name 'tiny' is already used"):
+        expand({"experiments": [_tiny_spec(), _tiny_spec(losses=["ce"])]})
+
+
+def test_drw_within_the_first_epoch_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"drw_start=0.8 with epochs=1 re-weights from the first"):
+        expand({**_tiny_spec(losses=["ldam_drw"]), "base": {**TINY, "epochs": 1}})
+    assert TrainConfig(drw_start=0.5, epochs=2).drw_start == 0.5

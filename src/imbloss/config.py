@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -132,6 +133,11 @@ class TrainConfig:
         ):
             _check_int(name, getattr(self, name), minimum=1)
             setattr(self, name, int(getattr(self, name)))  # NumPy integers -> int (JSON, run_id)
+        if self.drw_start is not None and math.floor(self.drw_start * self.epochs) < 1:
+            raise ValueError(
+                f"drw_start={self.drw_start} with epochs={self.epochs} re-weights from the first "
+                f"epoch (class-balanced CE, not DRW); expected drw_start >= {1 / self.epochs:g}"
+            )
         _check_int("seed", self.seed, minimum=0)
         self.seed = int(self.seed)
         if self.num_threads is not None:

@@ -144,6 +144,8 @@ def _experiments(spec: dict) -> list[tuple[str, dict, str]]:
             raise ValueError(f"experiment {i} must be a mapping; got {experiment!r}")
         _check_keys(f"experiment {i}", experiment, EXPERIMENT_KEYS)
         name = experiment.get("name", f"experiment{i}")
+        if name in {named for named, _, _ in out}:
+            raise ValueError(f"experiment {i}: name {name!r} is already used; give each its own")
         out.append((name, experiment, f"experiment {name!r}"))
     return out
 
@@ -157,6 +159,11 @@ def tune_seeds(experiment: dict) -> list[int]:
         return seeds
     chosen = _seeds(experiment, where, "tune_seeds")
     if isinstance(experiment["tune_seeds"], int):
+        if experiment["tune_seeds"] > len(seeds):
+            raise ValueError(
+                f"{where}: tune_seeds={experiment['tune_seeds']} is more than the "
+                f"{len(seeds)} seeds {seeds}; expected at most {len(seeds)}"
+            )
         chosen = seeds[: experiment["tune_seeds"]]
     if not set(chosen) <= set(seeds):
         raise ValueError(f"{where}: tune_seeds {chosen} must be among seeds {seeds}")
@@ -164,10 +171,17 @@ def tune_seeds(experiment: dict) -> list[int]:
 
 
 def _seeds(experiment: dict, where: str, key: str = "seeds", default=3) -> list[int]:
-    seeds = experiment.get(key, default)
-    seeds = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
-    if not isinstance(seeds, list) or not seeds:
-        raise ValueError(f"{where}: {key}={seeds!r} is not valid; expected a count or a list")
+    """The seeds ``key`` names: a count >= 1 (0, 1, ...) or a list of distinct seeds >= 0."""
+    given = experiment.get(key, default)
+    count = isinstance(given, int) and not isinstance(given, bool)
+    seeds = list(range(given)) if count else given
+    valid = isinstance(seeds, list) and seeds and (not count or given >= 1)
+    valid = valid and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    if not valid or len(set(seeds)) != len(seeds):
+        raise ValueError(
+            f"{where}: {key}={given!r} is not valid; expected a count >= 1 or a list of "
+            "distinct integers >= 0"
+        )
     return seeds
 
 
