@@ -70,7 +70,9 @@ def test_bad_choice_and_bad_value_are_named(capsys) -> None:
         main(["train", "--loss", "focall"])
     assert "invalid choice: 'focall'" in capsys.readouterr().err
     assert main(["train", *TINY, "--lr", "-1"]) == 2
-    assert "lr must be a number in (0.0, inf]; got -1.0" in capsys.readouterr().err
+    assert "lr must be a number in (0.0, inf); got -1.0" in capsys.readouterr().err
+    assert main(["train", *TINY, "--weight-decay", "inf"]) == 2
+    assert "weight_decay must be a number in [0.0, inf); got inf" in capsys.readouterr().err
 
 
 def test_a_loss_flag_the_loss_does_not_take_is_an_error(capsys) -> None:
@@ -423,3 +425,9 @@ def test_an_unknown_metric_is_refused_before_any_run(tmp_path) -> None:
     done = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--metric", "f1")
     assert done.returncode == 2 and "invalid choice: 'f1'" in done.stderr
     assert not results.exists()
+
+
+def test_divergence_is_one_line_with_the_epoch_and_what_to_lower() -> None:
+    err = failed_cleanly(imbloss("train", *TINY, "--lr", "1e30"), 6)
+    assert "training diverged: the loss became nan in epoch 1" in err
+    assert "lower the learning rate (--lr)" in err

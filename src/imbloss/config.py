@@ -143,8 +143,8 @@ class TrainConfig:
         if self.num_threads is not None:
             _check_int("num_threads", self.num_threads, minimum=1)
             self.num_threads = int(self.num_threads)
-        _check_real("lr", self.lr, low=0.0, low_open=True)
-        _check_real("weight_decay", self.weight_decay, low=0.0)
+        _check_real("lr", self.lr, low=0.0, high=math.inf, low_open=True, high_open=True)
+        _check_real("weight_decay", self.weight_decay, low=0.0, high=math.inf, high_open=True)
         _check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
         if not isinstance(self.quiet, bool):
             raise ValueError(f"quiet must be True or False; got {self.quiet!r}")

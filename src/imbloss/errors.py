@@ -51,6 +51,12 @@ class DeviceError(ImbLossError, ValueError):
     exit_code = 5
 
 
+class TrainingDiverged(ImbLossError, FloatingPointError):
+    """A training loss that became NaN or infinite; the message says the epoch and what to lower."""
+
+    exit_code = 6
+
+
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 
 
@@ -66,5 +72,6 @@ EXIT_CODES = {
     ConfigError.exit_code: "a config file or output path that cannot be read or written",
     DataError.exit_code: "data missing, corrupt or not downloadable",
     DeviceError.exit_code: "the device asked for is not available",
+    TrainingDiverged.exit_code: "training diverged (a NaN or infinite loss)",
     INTERRUPTED: "interrupted (Ctrl-C); a sweep keeps its finished runs",
 }
