@@ -10,8 +10,17 @@ from scipy import stats as scipy_stats
 from imbloss import stats
 from imbloss.profiles import profile_path
 from imbloss.results import choose_settings, comparison_table
+from imbloss.runs import config_digest
 from imbloss.store import RunStore
-from imbloss.sweep import PROFILES, expand, load_results, load_spec, run_sweep, tuned_runs
+from imbloss.sweep import (
+    PROFILES,
+    comparison_tables,
+    expand,
+    load_results,
+    load_spec,
+    run_sweep,
+    tuned_runs,
+)
 from imbloss.train import TrainConfig
 
 TINY = {"dataset": "digits", "epochs": 2, "batch_size": 64, "hidden_size": 16}
@@ -283,3 +292,30 @@ def test_drw_within_the_first_epoch_is_an_error() -> None:
     with pytest.raises(ValueError, match=r"drw_start=0.8 with epochs=1 re-weights from the first"):
         expand({**_tiny_spec(losses=["ldam_drw"]), "base": {**TINY, "epochs": 1}})
     assert TrainConfig(drw_start=0.5, epochs=2).drw_start == 0.5
+
+
+def test_a_run_shared_by_two_experiments_counts_in_both_tables() -> None:
+    spec = {
+        "experiments": [
+            {"name": "a", "base": TINY, "losses": ["ce"], "seeds": 3},
+            {"name": "b", "base": TINY, "losses": ["ce", "focal"], "seeds": 3},
+        ]
+    }
+    rows = []
+    for name, config in expand(spec):  # the CE runs are expanded (and credited) once, to "a"
+        rows.append(
+            {
+                "run_id": config.run_id,
+                "experiment": name,
+                "condition": config.loss,
+                "params": "",
+                "seed": config.seed,
+                "group": config_digest(config.to_dict(), drop=("seed",)),
+                "context": "c",
+                **_scores(0.5 + 0.1 * (config.loss == "focal") + 0.01 * config.seed),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    tables = dict(comparison_tables(spec, frame, "macro_f1"))
+    assert set(tables) == {"a", "b"}
+    assert "focal" in set(tables["b"]["condition"]) and tables["b"]["n"].max() == 3

@@ -548,12 +548,18 @@ def comparison_tables(
     """(title, :func:`imbloss.results.comparison_table`) for every experiment and context.
 
     The title names the experiment and its dataset keywords (``"digits imbalance_ratio=100"``);
-    each table uses its experiment's tuning seeds; contexts without CE are left out.
+    each table uses its experiment's tuning seeds; contexts without CE are left out. An
+    experiment's runs are those of its configs (and their tuned settings) on its seeds,
+    whichever experiment the frame's ``experiment`` column credits a shared run to.
     """
     dataset_keys = [c for c in frame.columns if c in DATASET_KEYWORDS]
     tables = []
-    for name, experiment, _ in _experiments(spec):
-        runs = frame[frame["experiment"] == name]
+    for name, experiment, where in _experiments(spec):
+        groups = {
+            config_digest(c.to_dict(), drop=("seed",))
+            for c in _expand_experiment(experiment, where=where)
+        }
+        runs = frame[frame["group"].isin(groups) & frame["seed"].isin(_seeds(experiment, where))]
         for _, in_context in runs.groupby("context", sort=False):
             if not (in_context["condition"] == "ce").any():
                 continue
