@@ -431,3 +431,41 @@ def test_divergence_is_one_line_with_the_epoch_and_what_to_lower() -> None:
     err = failed_cleanly(imbloss("train", *TINY, "--lr", "1e30"), 6)
     assert "training diverged: the loss became nan in epoch 1" in err
     assert "lower the learning rate (--lr)" in err
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (read from /proc)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields_ = stat.read_text().rpartition(")")[2].split()
+            if int(fields_[1]) == pid:
+                children.add(int(stat.parent.name))
+    return children
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_sweep_leaves_no_worker_behind(tmp_path, kill) -> None:
+    spec = tmp_path / "endless.yaml"  # runs that would outlive any test
+    spec.write_text(TINY_SPEC.replace("epochs: 1", "epochs: 100000") + "losses: [ce]\nseeds: 2\n")
+    sweep = _sweep_process(spec, tmp_path / "results")
+    while len(_children(sweep.pid)) < 2:  # the two workers (and loky's resource tracker)
+        assert sweep.poll() is None, sweep.communicate()[1]
+        time.sleep(0.1)
+    left = _children(sweep.pid)
+    sweep.send_signal(kill)
+    sweep.communicate(timeout=60)
+    deadline = time.monotonic() + 240  # they end within a second or two of their sweep
+    while any(map(_alive, left)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [pid for pid in left if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting for its parent does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False

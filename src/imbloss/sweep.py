@@ -446,9 +446,11 @@ def _stop_workers() -> None:
 
 @contextlib.contextmanager
 def _backend(scheduler: str | None):
-    """Inside the block, joblib sends its jobs to the Dask cluster at ``scheduler`` (if any)."""
+    """Inside the block, joblib sends its jobs to the Dask cluster at ``scheduler`` (if any),
+    else to local worker processes that start with :func:`_prepare_worker`."""
     if scheduler is None:
-        yield
+        with joblib.parallel_config(backend="loky", initializer=_prepare_worker):
+            yield
         return
     from dask.distributed import Client
 
@@ -481,7 +483,6 @@ def _run_one(config_dict: dict) -> dict:
     """Fit one config in a worker: ``{"result", "predictions"}`` or ``{"failure": report}``."""
     from imbloss.train import fit_and_predict  # the trainer is only needed in the workers
 
-    _prepare_worker()
     config = TrainConfig.from_dict(config_dict)
     try:
         result, predictions = fit_and_predict(config)
@@ -498,7 +499,7 @@ def _run_one(config_dict: dict) -> dict:
 
 
 def _prepare_worker() -> None:
-    """In a worker process, leave Ctrl-C to the sweep's process, which then kills the workers.
+    """Start a local worker: leave Ctrl-C to the sweep's process, which then kills the workers.
 
     A terminal sends Ctrl-C to every process of the command: an interrupted worker would
     print its traceback. A worker ends itself within a second of its sweep's process
@@ -511,14 +512,8 @@ def _prepare_worker() -> None:
     ):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         tqdm.set_lock(threading.RLock())
-        if not any(t.name == _WATCHDOG for t in threading.enumerate()):
-            parent = os.getppid()
-            threading.Thread(
-                target=_exit_with_parent, args=(parent,), name=_WATCHDOG, daemon=True
-            ).start()
-
-
-_WATCHDOG = "imbloss-exit-with-sweep"
+        parent = multiprocessing.parent_process().pid
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
