@@ -469,3 +469,43 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
     except OSError:
         return False
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("[1, 2]", "base=[1, 2] is not valid; expected a mapping of TrainConfig fields"),
+        ("{dataset_kwargs: 5}", "base={'dataset_kwargs': 5} is not valid"),
+    ],
+)
+def test_a_spec_of_the_wrong_shape_is_one_line(tmp_path, base, message) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(f"base: {base}\nlosses: [ce]\n")
+    err = imbloss("sweep", "--config", str(spec), "--results-dir", str(tmp_path / "r")).stderr
+    assert message in err and "Traceback" not in err
+
+
+def test_more_threads_than_cores_is_refused_before_any_run(tmp_path) -> None:
+    too_many = str((os.cpu_count() or 1) + 1)
+    done = imbloss("train", *TINY, "--num-threads", too_many)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith(
+        f"imbloss train: error: num_threads={too_many} is more than the"
+    )
+    spec = tmp_path / "threads.yaml"
+    spec.write_text(TINY_SPEC.replace("16}", f"16, num_threads: {too_many}}}") + "losses: [ce]\n")
+    results = tmp_path / "results"
+    err = imbloss("sweep", "--config", str(spec), "--results-dir", str(results)).stderr
+    assert f"num_threads={too_many} is more than the" in err and "Traceback" not in err
+    assert not list(results.glob("*.json"))
+
+
+def test_an_unreachable_scheduler_is_one_line_before_any_run(tmp_path) -> None:
+    pytest.importorskip("dask.distributed")
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 1\n")
+    scheduler = "tcp://127.0.0.1:9"  # nothing listens there
+    err = failed_cleanly(
+        imbloss("sweep", "--config", str(spec), "--scheduler", scheduler, cwd=tmp_path), 5
+    )
+    assert f"scheduler {scheduler}: no answer within" in err and "no run was started" in err

@@ -32,6 +32,7 @@ import pandas as pd
 import yaml
 
 from imbloss import __version__, distributed, interrupts
+from imbloss.config import check_num_threads
 from imbloss.data import DATASETS, SAMPLERS, prepare_digits
 from imbloss.errors import (
     EXIT_CODES,
@@ -236,6 +237,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def _train(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
+    check_num_threads(config.num_threads)
     try:
         resolve_device(config.device)
     except ValueError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -173,6 +174,16 @@ class TrainConfig:
     def run_id(self) -> str:
         """A stable, readable id (:func:`imbloss.runs.run_id`)."""
         return run_id(self.to_dict())
+
+
+def check_num_threads(num_threads: int | None) -> None:
+    """A thread count this machine can run: None (the default) or at most its cores."""
+    cores = os.cpu_count() or 1
+    if num_threads is not None and num_threads > cores:
+        raise ValueError(
+            f"num_threads={num_threads} is more than the {cores} cores of this machine; "
+            f"expected at most {cores}"
+        )
 
 
 def _is_cuda_index(device: str) -> bool:

@@ -58,8 +58,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from imbloss import interrupts
-from imbloss.config import CONDITIONS, DATASET_KWARGS, TrainConfig, resolve_device
-from imbloss.errors import DeviceError, SweepInterrupted
+from imbloss.config import (
+    CONDITIONS,
+    DATASET_KWARGS,
+    TrainConfig,
+    check_num_threads,
+    resolve_device,
+)
+from imbloss.errors import DeviceError, SchedulerError, SweepInterrupted
 from imbloss.losses import LOSSES
 from imbloss.profiles import PROFILES, load_spec  # noqa: F401 - re-exported
 from imbloss.progress import progress
@@ -69,6 +75,7 @@ from imbloss.store import Claim, RunStore
 
 EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "tune_seeds", "grid", "dataset_grid")
 SPEC_KEYS = ("experiments", "scheduler")
+SCHEDULER_TIMEOUT_S = 10  # to connect to a Dask scheduler
 DATASET_KEYWORDS = {k for keys in DATASET_KWARGS.values() for k in keys if k != "seed"}
 
 # --- from a spec to a list of configs -------------------------------------------------------
@@ -186,7 +193,13 @@ def _seeds(experiment: dict, where: str, key: str = "seeds", default=3) -> list[
 
 
 def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
-    base = dict(experiment.get("base") or {})
+    base = experiment.get("base") or {}
+    if not isinstance(base, dict) or not isinstance(base.get("dataset_kwargs", {}), dict):
+        raise ValueError(
+            f"{where}: base={base!r} is not valid; expected a mapping of TrainConfig fields "
+            "(its dataset_kwargs a mapping too)"
+        )
+    base = dict(base)
     for key in ("loss", "seed", "loss_kwargs"):
         if key in base:
             raise ValueError(f"{where}: base may not set {key!r}; use losses / seeds / grid")
@@ -293,8 +306,10 @@ def run_sweep(
             "such as 'tcp://10.0.0.5:8786'"
         )
     store = RunStore(results_dir)
-    if scheduler is None:  # a Dask cluster's workers have devices of their own
+    if scheduler is None:  # a Dask cluster's workers have devices and cores of their own
         _check_devices({config.device for _, config in runs})
+        for _, config in runs:
+            check_num_threads(config.num_threads)
     with interrupts.recorded():
         try:
             failures = _run_configs(runs, store, n_jobs, scheduler, quiet, "sweep")
@@ -454,7 +469,14 @@ def _backend(scheduler: str | None):
         return
     from dask.distributed import Client
 
-    with Client(scheduler), joblib.parallel_config(backend="dask"):
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except OSError as error:
+        raise SchedulerError(
+            f"scheduler {scheduler}: no answer within {SCHEDULER_TIMEOUT_S} s ({error}); "
+            "no run was started: check the address, or run locally without --scheduler"
+        ) from None
+    with client, joblib.parallel_config(backend="dask"):
         yield
 
 
