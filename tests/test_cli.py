@@ -509,3 +509,28 @@ def test_an_unreachable_scheduler_is_one_line_before_any_run(tmp_path) -> None:
         imbloss("sweep", "--config", str(spec), "--scheduler", scheduler, cwd=tmp_path), 5
     )
     assert f"scheduler {scheduler}: no answer within" in err and "no run was started" in err
+
+
+@pytest.mark.slow
+def test_a_run_of_another_torch_version_is_reused_with_a_note_or_rerun_when_asked(
+    tmp_path,
+) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    results = tmp_path / "results"
+    sweep = ["sweep", "--config", str(spec), "--results-dir", str(results), "--quiet"]
+    assert imbloss(*sweep).returncode == 0
+    old, new = RunStore(results).run_ids()
+    record = results / f"{old}.json"
+    values = json.loads(record.read_text())
+    values["versions"]["torch"] = "1.0.0"  # as if made by another torch
+    record.write_text(json.dumps(values))
+    reused = imbloss(*sweep)
+    assert reused.returncode == 0 and "2 results in" in reused.stdout
+    (line,) = reused.stderr.splitlines()
+    assert line.startswith(f"imbloss sweep: warning: 1 run(s) in {results} were made by another")
+    assert f"{old}: torch 1.0.0" in line and "--rerun-stale" in line
+    assert RunStore(results).result(old).versions["torch"] == "1.0.0"
+    rerun = imbloss(*sweep, "--rerun-stale")
+    assert rerun.returncode == 0 and rerun.stderr == ""
+    assert RunStore(results).result(old).versions["torch"] == torch.__version__

@@ -215,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="macro_f1",
         help="metric to summarise (default: macro_f1)",
     )
+    sweep.add_argument(
+        "--rerun-stale",
+        action="store_true",
+        help="train again the runs made by another imbloss or torch version (else reused)",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument("--debug", action="store_true", default=sup, help=debug_help)
     return parser
@@ -285,7 +290,12 @@ def _sweep(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # the failures are reported below
         warnings.filterwarnings("ignore", r"\d+ of \d+ runs failed", RuntimeWarning)
         df = run_sweep(
-            spec, results_dir, n_jobs=args.n_jobs, quiet=args.quiet, scheduler=args.scheduler
+            spec,
+            results_dir,
+            n_jobs=args.n_jobs,
+            quiet=args.quiet,
+            scheduler=args.scheduler,
+            rerun_stale=args.rerun_stale,
         )
     failures = df.attrs["failures"]
     try:  # a Ctrl-C from here to the exit still ends with status 130 and its line

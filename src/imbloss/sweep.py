@@ -50,14 +50,15 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import joblib
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
-from imbloss import interrupts
+from imbloss import __version__, interrupts
 from imbloss.config import (
     CONDITIONS,
     DATASET_KWARGS,
@@ -270,6 +271,7 @@ def run_sweep(
     *,
     quiet: bool = False,
     scheduler: str | None = None,
+    rerun_stale: bool = False,
 ) -> pd.DataFrame:
     """Run every config of ``spec`` not already in ``results_dir``; return all their results.
 
@@ -287,7 +289,9 @@ def run_sweep(
     run that another process is training is waited for rather than trained twice. The frame
     has one row per finished run (:func:`imbloss.results.results_frame`, with post-hoc
     scores); failures are in ``frame.attrs["failures"]``. The progress bar
-    (:func:`imbloss.progress.progress`) shows unless ``quiet``. Ctrl-C at any moment stops
+    (:func:`imbloss.progress.progress`) shows unless ``quiet``. Runs made by another imbloss
+    or torch version are reused with a :class:`StaleRunsWarning`, or trained again with
+    ``rerun_stale``. Ctrl-C at any moment stops
     the workers and raises :class:`~imbloss.errors.SweepInterrupted`, which says how many
     runs are kept; the same call again runs the rest.
     """
@@ -312,17 +316,16 @@ def run_sweep(
             check_num_threads(config.num_threads)
     with interrupts.recorded():
         try:
-            failures = _run_configs(runs, store, n_jobs, scheduler, quiet, "sweep")
+            failures = _run_configs(runs, store, n_jobs, scheduler, quiet, "sweep", rerun_stale)
             if isinstance(spec, dict):
                 tuned = tuned_runs(spec, store.root)
                 runs += tuned
                 failures += _run_configs(
-                    tuned, store, n_jobs, scheduler, quiet, "sweep: tuned settings"
+                    tuned, store, n_jobs, scheduler, quiet, "sweep: tuned settings", rerun_stale
                 )
+            results = store.results([c.run_id for _, c in runs])
             frame = results_frame(
-                store.results([c.run_id for _, c in runs]),
-                experiments={c.run_id: name for name, c in runs},
-                store=store,
+                results, experiments={c.run_id: name for name, c in runs}, store=store
             )
             interrupts.check()
         except KeyboardInterrupt:
@@ -332,6 +335,17 @@ def run_sweep(
                 "run the same sweep again to resume (finished runs are not rerun)"
             ) from None
     frame.attrs["failures"] = failures
+    versions = current_versions()
+    stale = [(r.run_id, stale_versions(r, versions)) for r in results]
+    stale = [(run_id, said) for run_id, said in stale if said]
+    if stale:
+        warnings.warn(
+            f"{len(stale)} run(s) in {store.root} were made by another version "
+            f"(first: {stale[0][0]}: {', '.join(stale[0][1])}; now {versions}); they are "
+            "reused: rerun_stale=True (--rerun-stale) trains them again",
+            StaleRunsWarning,
+            stacklevel=2,
+        )
     if failures:
         warnings.warn(
             f"{len(failures)} of {len(runs)} runs failed (details in "
@@ -350,29 +364,39 @@ def _run_configs(
     scheduler: str | None,
     quiet: bool,
     desc: str,
+    rerun_stale: bool = False,
 ) -> list[dict]:
-    """Train the configs whose runs are not in ``store``; return the failure reports.
+    """Train the configs whose runs are not in ``store`` (or are stale, with ``rerun_stale``);
+    return the failure reports.
 
     Each run is trained while this process holds its claim (:meth:`RunStore.claim`). The
     runs another process holds are waited for after the others, one line each, and
     trained only if that process did not record them.
     """
     # seed by seed, so that an interrupted sweep has every condition on its first seeds
-    todo = sorted(
-        (config for _, config in runs if not store.has(config.run_id)), key=lambda c: c.seed
-    )
-    claims, held = _claim(todo, store, desc, wait=False)
+    versions = current_versions()
+
+    def needed(config: TrainConfig) -> bool:
+        whole = store.results([config.run_id])
+        return not whole or (rerun_stale and bool(stale_versions(whole[0], versions)))
+
+    todo = sorted((config for _, config in runs if needed(config)), key=lambda c: c.seed)
+    claims, held = _claim(todo, store, needed, desc, wait=False)
     failures = _train(claims, store, n_jobs, scheduler, quiet, desc)
     if held:
-        claims, _ = _claim(held, store, desc, wait=True)
+        claims, _ = _claim(held, store, needed, desc, wait=True)
         failures += _train(claims, store, n_jobs, scheduler, quiet, desc)
     return failures
 
 
 def _claim(
-    configs: list[TrainConfig], store: RunStore, desc: str, wait: bool
+    configs: list[TrainConfig],
+    store: RunStore,
+    needed: Callable[[TrainConfig], bool],
+    desc: str,
+    wait: bool,
 ) -> tuple[dict[str, tuple[TrainConfig, Claim]], list[TrainConfig]]:
-    """Claim each run still absent: ``({run_id: (config, claim)}, configs held elsewhere)``.
+    """Claim each run still ``needed``: ``({run_id: (config, claim)}, configs held elsewhere)``.
 
     With ``wait``, a held run is waited for, with a line that says so.
     """
@@ -389,7 +413,7 @@ def _claim(
                 claim = store.claim(config.run_id, wait=True)
             if claim is None:
                 held.append(config)
-            elif store.has(config.run_id):  # recorded by another process meanwhile
+            elif not needed(config):  # recorded by another process meanwhile
                 claim.release()
             else:
                 claims[config.run_id] = (config, claim)
@@ -449,6 +473,21 @@ def _train(
         if todo and scheduler is None:
             _stop_workers()
     return failures
+
+
+class StaleRunsWarning(UserWarning):
+    """Runs reused from another imbloss or torch version."""
+
+
+def current_versions() -> dict[str, str]:
+    """The versions a run must have been made with to be reused without a note."""
+    return {"imbloss": __version__, "torch": torch.__version__}
+
+
+def stale_versions(result: RunResult, versions: dict[str, str]) -> list[str]:
+    """``"torch 2.3.0"`` for each of ``versions`` that ``result`` was made with another of."""
+    made = result.versions
+    return [f"{key} {made.get(key)}" for key, value in versions.items() if made.get(key) != value]
 
 
 def _stop_workers() -> None:
