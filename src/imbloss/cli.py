@@ -310,7 +310,7 @@ def _sweep(args: argparse.Namespace) -> int:
         if failures:
             print(
                 f"{len(failures)} run(s) failed; their configs and tracebacks are in "
-                f"{results_dir / 'failed'}; the same command again retries them",
+                f"{RunStore(results_dir).failures_dir}; the same command again retries them",
                 file=sys.stderr,
             )
         sys.stdout.flush()

@@ -86,8 +86,13 @@ class RunStore:
     def _predictions_path(self, run_id: str) -> Path:
         return self.root / f"{check_run_id(run_id)}.npz"
 
+    @property
+    def failures_dir(self) -> Path:
+        """The folder of failure reports (for messages that say where they are)."""
+        return self.root / "failed"
+
     def _failure_path(self, run_id: str) -> Path:
-        return self.root / "failed" / f"{check_run_id(run_id)}.json"
+        return self.failures_dir / f"{check_run_id(run_id)}.json"
 
     def _lock_path(self, run_id: str) -> Path:
         return self.root / ".locks" / f"{check_run_id(run_id)}.lock"
@@ -117,9 +122,7 @@ class RunStore:
 
     def failures(self) -> list[dict]:
         """The failure reports of runs that failed and have not succeeded since."""
-        return [
-            json.loads(path.read_text()) for path in sorted((self.root / "failed").glob("*.json"))
-        ]
+        return [json.loads(path.read_text()) for path in sorted(self.failures_dir.glob("*.json"))]
 
     def _stems(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.json") if RUN_ID.fullmatch(p.stem))

@@ -349,7 +349,7 @@ def run_sweep(
     if failures:
         warnings.warn(
             f"{len(failures)} of {len(runs)} runs failed (details in "
-            f"{store.root / 'failed'} and frame.attrs['failures']); first: "
+            f"{store.failures_dir} and frame.attrs['failures']); first: "
             f"{failures[0]['run_id']}: {failures[0]['error']}",
             RuntimeWarning,
             stacklevel=2,
