@@ -3,9 +3,9 @@
 This module imports neither torch nor the trainer, so the sweep, the statistics and
 the plots read results without them. A run is recorded as two parts:
 
-* ``<run_id>.json``: :class:`RunResult` (config, per-epoch history, the metrics of
-  each selected epoch, timings, versions);
-* ``<run_id>.npz``: :class:`Predictions`, the validation and test logits (float16)
+* :class:`RunResult` (JSON): config, per-epoch history, the metrics of
+  each selected epoch, timings, versions;
+* :class:`Predictions` (a compressed ``.npz``): the validation and test logits (float16)
   and labels at each selected epoch, so that post-hoc rules, bootstraps over
   examples and AUCs need no retraining.
 

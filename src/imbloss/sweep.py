@@ -373,13 +373,13 @@ def _run_configs(
     runs another process holds are waited for after the others, one line each, and
     trained only if that process did not record them.
     """
-    # seed by seed, so that an interrupted sweep has every condition on its first seeds
     versions = current_versions()
 
     def needed(config: TrainConfig) -> bool:
         whole = store.results([config.run_id])
         return not whole or (rerun_stale and bool(stale_versions(whole[0], versions)))
 
+    # seed by seed, so that an interrupted sweep has every condition on its first seeds
     todo = sorted((config for _, config in runs if needed(config)), key=lambda c: c.seed)
     claims, held = _claim(todo, store, needed, desc, wait=False)
     failures = _train(claims, store, n_jobs, scheduler, quiet, desc)
