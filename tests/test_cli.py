@@ -534,3 +534,13 @@ def test_a_run_of_another_torch_version_is_reused_with_a_note_or_rerun_when_aske
     rerun = imbloss(*sweep, "--rerun-stale")
     assert rerun.returncode == 0 and rerun.stderr == ""
     assert RunStore(results).result(old).versions["torch"] == torch.__version__
+
+
+@pytest.mark.slow
+def test_a_sweep_run_as_a_function_leaves_ctrl_c_working(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 1\n")
+    results = tmp_path / "r"
+    assert main(["sweep", "--config", str(spec), "--results-dir", str(results), "--quiet"]) == 0
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

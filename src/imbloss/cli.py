@@ -357,7 +357,12 @@ def _make_folder(folder: Path, flag: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (:data:`imbloss.errors.EXIT_CODES`)."""
+    """Run the command line; returns the exit status (:data:`imbloss.errors.EXIT_CODES`).
+
+    As the program (``argv`` None) a finished sweep keeps Ctrl-C blocked to its exit
+    (:func:`imbloss.interrupts.settle`); called with ``argv`` (tests, notebooks) it
+    unblocks it before returning.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -367,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug or os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
             raise
         return _report(error, args._parser)
+    finally:
+        if argv is not None:
+            interrupts.unblock()
 
 
 @contextlib.contextmanager

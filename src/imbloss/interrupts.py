@@ -62,3 +62,9 @@ def settle() -> None:
         if signal.SIGINT in signal.sigpending():
             _pending.set()
     check()
+
+
+def unblock() -> None:
+    """Undo :func:`settle`'s block (for a command run as a function, not as the program)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
