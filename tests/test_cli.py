@@ -6,6 +6,7 @@ Every expected failure is checked as a user meets it, in a subprocess: the exit 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,8 @@ import torch
 import imbloss as imbloss_package
 from imbloss.cli import build_parser, main, train_config_from_args
 from imbloss.errors import EXIT_CODES
+from imbloss.store import RunStore
+from imbloss.sweep import expand, load_spec
 from imbloss.train import RunResult, TrainConfig
 
 TINY = ["--dataset", "digits", "--imbalance-ratio", "10", "--epochs", "2", "--quiet"]
@@ -67,7 +70,9 @@ def test_bad_choice_and_bad_value_are_named(capsys) -> None:
         main(["train", "--loss", "focall"])
     assert "invalid choice: 'focall'" in capsys.readouterr().err
     assert main(["train", *TINY, "--lr", "-1"]) == 2
-    assert "lr must be a number in (0.0, inf]; got -1.0" in capsys.readouterr().err
+    assert "lr must be a number in (0.0, inf); got -1.0" in capsys.readouterr().err
+    assert main(["train", *TINY, "--weight-decay", "inf"]) == 2
+    assert "weight_decay must be a number in [0.0, inf); got inf" in capsys.readouterr().err
 
 
 def test_a_loss_flag_the_loss_does_not_take_is_an_error(capsys) -> None:
@@ -262,42 +267,290 @@ def test_progress_in_a_piped_log_is_plain_lines(tmp_path) -> None:
     assert train.stderr.startswith("digits ce seed 0:   0%")
 
 
-@pytest.mark.slow
-def test_ctrl_c_keeps_finished_runs_and_the_rerun_completes_the_sweep(tmp_path) -> None:
-    spec = tmp_path / "tiny.yaml"
-    spec.write_text(TINY_SPEC.replace("epochs: 1", "epochs: 3") + "losses: [ce, focal]\nseeds: 3\n")
-    results = tmp_path / "interrupted"
+def _sweep_process(spec: Path, results: Path, **streams) -> subprocess.Popen:
+    """``imbloss sweep`` in a session of its own, so that a signal can reach all its processes
+    as a terminal's Ctrl-C does."""
     command = [sys.executable, "-m", "imbloss", "sweep", "--config", str(spec)]
     command += ["--results-dir", str(results), "--n-jobs", "2"]
-    # a terminal's Ctrl-C reaches every process of the command: the sweep and its workers
-    sweep = subprocess.Popen(
+    return subprocess.Popen(
         command,
-        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **PATH_ENV},
         start_new_session=True,
+        **{"stdout": subprocess.PIPE, **streams},
     )
-    deadline = time.monotonic() + 240
-    while not list(results.glob("*.json")):
-        assert time.monotonic() < deadline and sweep.poll() is None, "no run finished"
-        time.sleep(0.05)
-    os.killpg(sweep.pid, signal.SIGINT)
-    _, err = sweep.communicate(timeout=120)
-    assert sweep.returncode == 130, err
+
+
+def _wait_for_line(process: subprocess.Popen, words: str) -> None:
+    """Read the process's stderr until a line holds ``words`` (an error if it ends first)."""
+    for line in process.stderr:
+        if words in line:
+            return
+    raise AssertionError(f"the sweep ended (status {process.wait()}) without {words!r}")
+
+
+def _interrupted(process: subprocess.Popen, kept: int, total: int, results: Path) -> None:
+    """Send Ctrl-C to the sweep's processes; see :func:`_ended_interrupted`."""
+    os.killpg(process.pid, signal.SIGINT)
+    _ended_interrupted(process, kept, total, results)
+
+
+def _ended_interrupted(process: subprocess.Popen, kept: int, total: int, results: Path) -> None:
+    """Assert status 130, no traceback or warning, and the line that says what is kept."""
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
     assert "Traceback" not in err and "leaked" not in err and "Warning" not in err, err
-    kept = len(list(results.glob("*.json")))
-    assert 1 <= kept < 6
     assert err.splitlines()[-1] == (
-        f"imbloss sweep: interrupted: {kept} of 6 runs are kept in {results}; "
+        f"imbloss sweep: interrupted: {kept} of {total} runs are kept in {results}; "
         "run the same sweep again to resume (finished runs are not rerun)"
     )
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_runs_finish_keeps_them_and_the_rerun_completes_the_sweep(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce, focal]\nseeds: 3\n")
+    results = tmp_path / "interrupted"
+    # this test holds the last run: the sweep trains the five others, then waits for it
+    last = expand(load_spec(spec))[-1][1].run_id
+    held = RunStore(results).claim(last)
+    sweep = _sweep_process(spec, results)
+    _wait_for_line(sweep, f"waiting for run {last}")
+    _interrupted(sweep, 5, 6, results)
+    held.release()
+    assert len(RunStore(results).run_ids()) == 5
     before = {path.name: path.stat().st_mtime_ns for path in results.glob("*.json")}
     resumed = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--quiet")
     assert resumed.returncode == 0 and "6 results in" in resumed.stdout
     assert all(results.joinpath(name).stat().st_mtime_ns == t for name, t in before.items())
     whole = tmp_path / "whole"
     assert imbloss("sweep", "--config", str(spec), "--results-dir", str(whole)).returncode == 0
-    for path in whole.glob("*.json"):
-        again = RunResult.load(results / path.name)
-        assert again.test_metrics == RunResult.load(path).test_metrics
+    for run_id in RunStore(whole).run_ids():
+        again = RunStore(results).result(run_id)
+        assert again.test_metrics == RunStore(whole).result(run_id).test_metrics
+
+
+@pytest.mark.slow
+def test_ctrl_c_before_the_first_run_exits_130_with_none_kept(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    results = tmp_path / "results"
+    # every run is held here: the sweep can start none of them
+    claims = [RunStore(results).claim(config.run_id) for _, config in expand(load_spec(spec))]
+    sweep = _sweep_process(spec, results)
+    _wait_for_line(sweep, "waiting for run")
+    _interrupted(sweep, 0, 2, results)
+    assert not list(results.glob("*.json"))
+    for claim in claims:
+        claim.release()
+
+
+@pytest.mark.slow
+def test_ctrl_c_after_the_last_result_exits_130_with_every_run_kept(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    results = tmp_path / "results"
+    # a full pipe as stdout: the sweep cannot print its summary, so cannot end, until read
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    for size in (4096, 1):
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                os.write(write_end, b"x" * size)
+    sweep = _sweep_process(spec, results, stdout=write_end)
+    os.close(write_end)
+    while len(list(results.glob("*.json"))) < 2:
+        assert sweep.poll() is None, "the sweep ended"
+        time.sleep(0.05)
+    os.killpg(sweep.pid, signal.SIGINT)
+    with os.fdopen(read_end, "rb") as stdout:
+        stdout.read()  # let the sweep end
+    _ended_interrupted(sweep, 2, 2, results)
+    assert len(RunStore(results).run_ids()) == 2
+
+
+@pytest.mark.slow
+def test_a_sweep_heals_damaged_runs_with_one_line_each_and_exit_0(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 3\n")
+    results = tmp_path / "results"
+    assert imbloss("sweep", "--config", str(spec), "--results-dir", str(results)).returncode == 0
+    first, second, third = RunStore(results).run_ids()
+    (results / f"{first}.npz").write_bytes(b"")  # an empty file
+    (results / f"{second}.json").write_text('{"run_id": "trunc')  # a torn write
+    (results / f"{third}.npz").write_bytes((results / f"{first}.json").read_bytes())  # a mix-up
+    done = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--quiet")
+    assert done.returncode == 0 and "3 results in" in done.stdout, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 3 and "Traceback" not in done.stderr, done.stderr
+    for run_id, line in zip((first, second, third), sorted(lines)):
+        assert line.startswith(f"imbloss sweep: warning: {results / run_id}.json: damaged run")
+        assert line.endswith("the run will be trained again")
+    assert RunStore(results).run_ids() == [first, second, third]
+    assert len(list((results / "damaged").iterdir())) == 6  # kept, not deleted
+
+
+@pytest.mark.slow
+def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce, focal]\nseeds: 2\n")
+    results = tmp_path / "results"
+    sweeps = [_sweep_process(spec, results) for _ in range(2)]
+    trained = 0
+    for sweep in sweeps:
+        out, err = sweep.communicate(timeout=300)
+        assert sweep.returncode == 0 and "4 results in" in out, err
+        # each batch of runs a sweep trains ends with a line "sweep: 100%|...| k/k"
+        trained += sum(
+            int(line.split("|")[2].split("/")[0])
+            for line in err.splitlines()
+            if line.startswith("sweep: 100%")
+        )
+    assert trained == 4
+    assert len(RunStore(results).run_ids()) == 4 and not (results / "damaged").exists()
+
+
+@pytest.mark.slow
+def test_a_run_of_imbloss_train_results_dir_is_a_sweep_run(tmp_path) -> None:
+    results = tmp_path / "results"
+    done = imbloss("train", *TINY, "--results-dir", str(results))
+    assert done.returncode == 0 and "recorded in" in done.stdout, done.stderr
+    (run_id,) = RunStore(results).run_ids()
+    written = (results / f"{run_id}.json").stat().st_mtime_ns
+    spec = tmp_path / "same.yaml"
+    spec.write_text(
+        "base: {dataset: digits, epochs: 2, dataset_kwargs: {imbalance_ratio: 10.0}}\n"
+        "losses: [ce]\nseeds: [0]\n"
+    )
+    swept = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--quiet")
+    assert swept.returncode == 0 and "1 results in" in swept.stdout, swept.stderr
+    assert (results / f"{run_id}.json").stat().st_mtime_ns == written  # not trained again
+
+
+def test_an_unknown_metric_is_refused_before_any_run(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    results = tmp_path / "results"
+    done = imbloss("sweep", "--config", str(spec), "--results-dir", str(results), "--metric", "f1")
+    assert done.returncode == 2 and "invalid choice: 'f1'" in done.stderr
+    assert not results.exists()
+
+
+def test_divergence_is_one_line_with_the_epoch_and_what_to_lower() -> None:
+    err = failed_cleanly(imbloss("train", *TINY, "--lr", "1e30"), 6)
+    assert "training diverged: the loss became nan in epoch 1" in err
+    assert "lower the learning rate (--lr)" in err
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (read from /proc)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields_ = stat.read_text().rpartition(")")[2].split()
+            if int(fields_[1]) == pid:
+                children.add(int(stat.parent.name))
+    return children
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_sweep_leaves_no_worker_behind(tmp_path, kill) -> None:
+    spec = tmp_path / "endless.yaml"  # runs that would outlive any test
+    spec.write_text(TINY_SPEC.replace("epochs: 1", "epochs: 100000") + "losses: [ce]\nseeds: 2\n")
+    sweep = _sweep_process(spec, tmp_path / "results")
+    while len(_children(sweep.pid)) < 2:  # the two workers (and loky's resource tracker)
+        assert sweep.poll() is None, sweep.communicate()[1]
+        time.sleep(0.1)
+    left = _children(sweep.pid)
+    sweep.send_signal(kill)
+    sweep.communicate(timeout=60)
+    deadline = time.monotonic() + 240  # they end within a second or two of their sweep
+    while any(map(_alive, left)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [pid for pid in left if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting for its parent does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("[1, 2]", "base=[1, 2] is not valid; expected a mapping of TrainConfig fields"),
+        ("{dataset_kwargs: 5}", "base={'dataset_kwargs': 5} is not valid"),
+    ],
+)
+def test_a_spec_of_the_wrong_shape_is_one_line(tmp_path, base, message) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(f"base: {base}\nlosses: [ce]\n")
+    err = imbloss("sweep", "--config", str(spec), "--results-dir", str(tmp_path / "r")).stderr
+    assert message in err and "Traceback" not in err
+
+
+def test_more_threads_than_cores_is_refused_before_any_run(tmp_path) -> None:
+    too_many = str((os.cpu_count() or 1) + 1)
+    done = imbloss("train", *TINY, "--num-threads", too_many)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith(
+        f"imbloss train: error: num_threads={too_many} is more than the"
+    )
+    spec = tmp_path / "threads.yaml"
+    spec.write_text(TINY_SPEC.replace("16}", f"16, num_threads: {too_many}}}") + "losses: [ce]\n")
+    results = tmp_path / "results"
+    err = imbloss("sweep", "--config", str(spec), "--results-dir", str(results)).stderr
+    assert f"num_threads={too_many} is more than the" in err and "Traceback" not in err
+    assert not list(results.glob("*.json"))
+
+
+def test_an_unreachable_scheduler_is_one_line_before_any_run(tmp_path) -> None:
+    pytest.importorskip("dask.distributed")
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 1\n")
+    scheduler = "tcp://127.0.0.1:9"  # nothing listens there
+    err = failed_cleanly(
+        imbloss("sweep", "--config", str(spec), "--scheduler", scheduler, cwd=tmp_path), 5
+    )
+    assert f"scheduler {scheduler}: no answer within" in err and "no run was started" in err
+
+
+@pytest.mark.slow
+def test_a_run_of_another_torch_version_is_reused_with_a_note_or_rerun_when_asked(
+    tmp_path,
+) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 2\n")
+    results = tmp_path / "results"
+    sweep = ["sweep", "--config", str(spec), "--results-dir", str(results), "--quiet"]
+    assert imbloss(*sweep).returncode == 0
+    old, new = RunStore(results).run_ids()
+    record = results / f"{old}.json"
+    values = json.loads(record.read_text())
+    values["versions"]["torch"] = "1.0.0"  # as if made by another torch
+    record.write_text(json.dumps(values))
+    reused = imbloss(*sweep)
+    assert reused.returncode == 0 and "2 results in" in reused.stdout
+    (line,) = reused.stderr.splitlines()
+    assert line.startswith(f"imbloss sweep: warning: 1 run(s) in {results} were made by another")
+    assert f"{old}: torch 1.0.0" in line and "--rerun-stale" in line
+    assert RunStore(results).result(old).versions["torch"] == "1.0.0"
+    rerun = imbloss(*sweep, "--rerun-stale")
+    assert rerun.returncode == 0 and rerun.stderr == ""
+    assert RunStore(results).result(old).versions["torch"] == torch.__version__
+
+
+@pytest.mark.slow
+def test_a_sweep_run_as_a_function_leaves_ctrl_c_working(tmp_path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 1\n")
+    results = tmp_path / "r"
+    assert main(["sweep", "--config", str(spec), "--results-dir", str(results), "--quiet"]) == 0
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

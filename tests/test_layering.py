@@ -17,7 +17,7 @@ import pytest
 import imbloss
 
 PACKAGE = Path(imbloss.__file__).parent
-READERS = ["runs", "stats", "posthoc", "results", "sweep", "plots"]
+READERS = ["runs", "store", "stats", "posthoc", "results", "sweep", "plots"]
 
 
 def _top_level_imports(module: str) -> set[str]:
@@ -31,7 +31,7 @@ def _top_level_imports(module: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("module", ["runs", "stats", "posthoc", "results"])
+@pytest.mark.parametrize("module", ["runs", "store", "stats", "posthoc", "results"])
 def test_record_and_statistics_modules_do_not_import_torch(module: str) -> None:
     assert not {n for n in _top_level_imports(module) if n.split(".")[0] == "torch"}
 

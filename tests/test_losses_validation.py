@@ -142,3 +142,12 @@ def test_sigmoid_check_says_whether_a_mask_is_needed(target, ignore_index, may_i
     target = torch.tensor(target)
     got = check_sigmoid_inputs(torch.zeros(3), target, ignore_index, min_dim=0)
     assert got is may_ignore
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [("mean", float("nan")), ("mean", "0.5"), ("slope", float("nan")), ("slope", math.inf)],
+)
+def test_gw_mean_and_slope_must_be_finite_numbers(keyword, value) -> None:
+    with pytest.raises(ValueError, match=f"{keyword} must be a number in"):
+        build_loss("gw", class_counts=torch.ones(3), **{keyword: value})

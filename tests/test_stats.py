@@ -24,8 +24,10 @@ def test_paired_t_p_is_scipys_paired_test() -> None:
     b = np.full(10, 0.5)
     assert stats.paired_t_p(a - b) == pytest.approx(scipy_stats.ttest_rel(a, b).pvalue)
     assert stats.paired_t_p([0.0, 0.0, 0.0]) == 1.0
-    with pytest.raises(ValueError, match="at least 2 finite numbers"):
-        stats.paired_t_p([0.1])
+    with pytest.raises(ValueError, match="at least 3 finite numbers"):
+        stats.paired_t_p([0.1, 0.1])  # two equal differences: once p = 0
+    with pytest.raises(ValueError, match="at least 3 finite numbers"):
+        stats.t_interval([0.1, 0.1 + 1e-12])
 
 
 def test_holm_adjusts_step_down_and_keeps_the_order() -> None:
@@ -86,3 +88,21 @@ def test_score_is_sklearns_macro_f1_over_every_class() -> None:
     assert posthoc.score(labels, predicted, "macro_f1", 3) == pytest.approx(expected)
     with pytest.raises(ValueError, match="metric='accuracy'"):
         posthoc.score(labels, predicted, "accuracy", 3)
+
+
+@pytest.mark.parametrize(
+    ("logits", "labels", "counts", "taus", "message"),
+    [
+        ([[np.nan, 0.0], [0.0, 1.0]], [0, 1], [5, 1], posthoc.TAUS, "logits must be finite"),
+        ([[1.0, 0.0], [0.0, 1.0]], [0, 1], [np.inf, 1], posthoc.TAUS, "positive finite counts"),
+        ([[1.0, 0.0], [0.0, 1.0]], [0, 2], [5, 1], posthoc.TAUS, r"labels must be in \[0, 2\)"),
+        ([[1.0, 0.0], [0.0, 1.0]], [0, -1], [5, 1], posthoc.TAUS, r"labels must be in \[0, 2\)"),
+        ([[1.0, 0.0], [0.0, 1.0]], [0, 1], [5, 1], (), "taus must be a non-empty sequence"),
+        ([1.0, 0.0], [0, 1], [5, 1], posthoc.TAUS, r"logits must have shape \(N, 2\)"),
+    ],
+)
+def test_post_hoc_inputs_that_would_make_its_answer_wrong_are_errors(
+    logits, labels, counts, taus, message
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        posthoc.choose_tau(np.array(logits), np.array(labels), counts, "macro_f1", taus)

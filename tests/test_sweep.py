@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +10,17 @@ from scipy import stats as scipy_stats
 from imbloss import stats
 from imbloss.profiles import profile_path
 from imbloss.results import choose_settings, comparison_table
-from imbloss.sweep import PROFILES, expand, load_results, load_spec, run_sweep, tuned_runs
+from imbloss.runs import config_digest
+from imbloss.store import RunStore
+from imbloss.sweep import (
+    PROFILES,
+    comparison_tables,
+    expand,
+    load_results,
+    load_spec,
+    run_sweep,
+    tuned_runs,
+)
 from imbloss.train import TrainConfig
 
 TINY = {"dataset": "digits", "epochs": 2, "batch_size": 64, "hidden_size": 16}
@@ -131,7 +139,7 @@ def test_tuning_runs_the_grid_on_few_seeds_then_the_choice_on_all(tmp_path) -> N
     df = run_sweep(spec, tmp_path, n_jobs=1, quiet=True)
     tuned = tuned_runs(spec, tmp_path)  # the chosen points on seeds 2 and 3, all run
     assert tuned and {c.seed for _, c in tuned} == {2, 3}
-    assert all((tmp_path / f"{c.run_id}.json").exists() for _, c in tuned)
+    assert all(RunStore(tmp_path).has(c.run_id) for _, c in tuned)
     assert set(df["run_id"]) >= {c.run_id for _, c in tuned}
     again = run_sweep(spec, tmp_path, n_jobs=1, quiet=True)  # a rerun reads them back
     assert sorted(again["run_id"]) == sorted(df["run_id"])
@@ -152,9 +160,9 @@ def test_a_failing_run_is_reported_and_the_others_are_kept(tmp_path) -> None:
     assert failure["run_id"] == bad.run_id
     assert failure["config"]["loss_kwargs"] == {"weight": [1.0, 2.0]}
     assert "expected length" in failure["error"] and "Traceback" in failure["traceback"]
-    on_disk = json.loads((tmp_path / "failed" / f"{bad.run_id}.json").read_text())
+    (on_disk,) = RunStore(tmp_path).failures()
     assert on_disk["error"] == failure["error"]
-    assert not (tmp_path / f"{bad.run_id}.json").exists()
+    assert not RunStore(tmp_path).has(bad.run_id)
 
 
 # --- tuning and the comparison table ----------------------------------------------------------
@@ -235,3 +243,87 @@ def test_comparison_table_pairs_by_seed_and_corrects_with_holm() -> None:
     assert table.loc[("ce", "post-hoc τ"), "diff"] == pytest.approx(0.01)
     with pytest.raises(ValueError, match="metric='accuracy'"):
         comparison_table(frame, "accuracy")
+
+
+def test_comparison_table_refuses_p_and_interval_below_three_pairs_and_says_why() -> None:
+    frame = _frame({"ce:": _scores([0.5, 0.5]), "focal:": _scores([0.6, 0.6 + 1e-9])})
+    table = comparison_table(frame, "macro_f1").set_index(["condition", "row"])
+    focal = table.loc[("focal", "default")]
+    assert focal["n"] == 2 and np.isnan(focal["p"]) and np.isnan(focal["p_holm"])
+    assert (
+        np.isnan(focal["ci_low"])
+        and "2 paired seed(s): no interval or p below 3" in (focal["note"])
+    )
+
+
+def test_comparison_table_n_counts_the_pairs_tested() -> None:
+    # CE has seeds 0-3, focal 0-4 with a NaN score on seed 1: three pairs are tested
+    frame = pd.concat(
+        [
+            _frame({"ce:": _scores([0.5, 0.5, 0.4, 0.5])}),
+            _frame({"focal:": _scores([0.6, float("nan"), 0.5, 0.7, 0.9])}),
+        ]
+    )
+    focal = comparison_table(frame, "macro_f1").set_index(["condition", "row"])
+    assert focal.loc[("focal", "default"), "n"] == 3
+    assert focal.loc[("focal", "default"), "diff"] == pytest.approx((0.1 + 0.1 + 0.2) / 3)
+
+
+def test_comparison_table_refuses_to_pool_runs_of_different_settings() -> None:
+    frame = _frame({"ce:": _scores([0.5] * 3), "focal:": _scores([0.6] * 3)})
+    frame["lr_schedule"] = "cosine"
+    other = frame.assign(lr_schedule="step", group="other")
+    with pytest.raises(ValueError, match=r"ce\(\) seed 0 2 times.*lr_schedule takes"):
+        comparison_table(pd.concat([frame, other]), "macro_f1")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seeds": -2}, r"seeds=-2 is not valid; expected a count >= 1"),
+        ({"seeds": [0, 1, 1]}, r"seeds=\[0, 1, 1\] is not valid; .*distinct"),
+        ({"seeds": [0, -1]}, r"seeds=\[0, -1\] is not valid"),
+        ({"seeds": 2, "tune_seeds": 3}, r"tune_seeds=3 is more than the 2 seeds \[0, 1\]"),
+    ],
+)
+def test_impossible_seeds_are_one_line_errors(change, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        expand({**_tiny_spec(), **change})
+
+
+def test_two_experiments_of_one_name_are_an_error() -> None:
+    with pytest.raises(ValueError, match="experiment 1: name 'tiny' is already used"):
+        expand({"experiments": [_tiny_spec(), _tiny_spec(losses=["ce"])]})
+
+
+def test_drw_within_the_first_epoch_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"drw_start=0.8 with epochs=1 re-weights from the first"):
+        expand({**_tiny_spec(losses=["ldam_drw"]), "base": {**TINY, "epochs": 1}})
+    assert TrainConfig(drw_start=0.5, epochs=2).drw_start == 0.5
+
+
+def test_a_run_shared_by_two_experiments_counts_in_both_tables() -> None:
+    spec = {
+        "experiments": [
+            {"name": "a", "base": TINY, "losses": ["ce"], "seeds": 3},
+            {"name": "b", "base": TINY, "losses": ["ce", "focal"], "seeds": 3},
+        ]
+    }
+    rows = []
+    for name, config in expand(spec):  # the CE runs are expanded (and credited) once, to "a"
+        rows.append(
+            {
+                "run_id": config.run_id,
+                "experiment": name,
+                "condition": config.loss,
+                "params": "",
+                "seed": config.seed,
+                "group": config_digest(config.to_dict(), drop=("seed",)),
+                "context": "c",
+                **_scores(0.5 + 0.1 * (config.loss == "focal") + 0.01 * config.seed),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    tables = dict(comparison_tables(spec, frame, "macro_f1"))
+    assert set(tables) == {"a", "b"}
+    assert "focal" in set(tables["b"]["condition"]) and tables["b"]["n"].max() == 3

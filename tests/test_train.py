@@ -14,7 +14,8 @@ import torch
 from imbloss.data.base import PreparedData, TensorSplit
 from imbloss.diagnostics import GradientDiagnostics, head_classes
 from imbloss.losses import LOSSES, build_loss
-from imbloss.runs import Predictions, load_predictions, save_run
+from imbloss.runs import Predictions
+from imbloss.store import RunStore
 from imbloss.train import (
     RunResult,
     TrainConfig,
@@ -351,8 +352,9 @@ def test_saved_logits_reproduce_the_reported_metrics(tmp_path) -> None:
     """argmax of the saved (float16) logits gives the predictions the metrics were computed on."""
     data = tiny_names()
     result, predictions = fit_and_predict(TrainConfig(device="cpu", **FAST), data)
-    save_run(result, predictions, tmp_path / "new" / "dir")
-    loaded = load_predictions(tmp_path / "new" / "dir", result.run_id)
+    store = RunStore(tmp_path / "new" / "dir")
+    store.save(result, predictions)
+    loaded = store.predictions(result.run_id)
     assert isinstance(loaded, Predictions)
     assert loaded.logits["macro_f1"]["test"].dtype == np.float16
     np.testing.assert_array_equal(loaded.labels["test"], data.test.y.numpy())
@@ -363,7 +365,7 @@ def test_saved_logits_reproduce_the_reported_metrics(tmp_path) -> None:
             confusion = np.zeros((3, 3), dtype=int)
             np.add.at(confusion, (loaded.labels[split], predicted), 1)
             assert confusion.tolist() == chosen[f"{split}_metrics"]["confusion_matrix"]
-    assert RunResult.load(tmp_path / "new" / "dir" / f"{result.run_id}.json") == result
+    assert store.result(result.run_id) == result
 
 
 def test_ldam_decision_logits_are_the_scaled_model_logits() -> None:

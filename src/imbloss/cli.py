@@ -3,6 +3,7 @@
 Examples::
 
     imbloss train --loss focal --gamma 2 --seed 0 --epochs 10 --output focal.json
+    imbloss train --dataset digits --loss focal --results-dir results/mine   # as a sweep keeps it
     imbloss train --dataset digits --imbalance-ratio 100 --loss ldam --max-margin 0.5
     imbloss train --loss cb_focal --label-smoothing 0.1
     imbloss sweep --profile ci --results-dir results/ci --n-jobs 2
@@ -19,6 +20,7 @@ exits with the status of :data:`imbloss.errors.EXIT_CODES`; ``--debug`` (or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import inspect
 import os
@@ -30,7 +32,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from imbloss import __version__, distributed
+from imbloss import __version__, distributed, interrupts
+from imbloss.config import check_num_threads
 from imbloss.data import DATASETS, SAMPLERS, prepare_digits
 from imbloss.errors import (
     EXIT_CODES,
@@ -39,6 +42,7 @@ from imbloss.errors import (
     DeviceError,
     ImbLossError,
     OutputError,
+    SweepInterrupted,
 )
 from imbloss.losses import (
     LOSSES,
@@ -51,8 +55,10 @@ from imbloss.losses import (
 )
 from imbloss.losses.core import SoftmaxLoss
 from imbloss.profiles import PROFILE_NAMES, PROFILES, load_spec
+from imbloss.runs import TARGET_METRICS
+from imbloss.store import RunStore
 from imbloss.sweep import comparison_tables, run_sweep
-from imbloss.train import TrainConfig, fit, resolve_device
+from imbloss.train import TrainConfig, fit_and_predict, resolve_device
 
 DEBUG_ENV = "IMBLOSS_DEBUG"
 # flag -> (loss keyword, type, where its default is): passed to the loss only when given.
@@ -168,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write the RunResult JSON here, creating its folder (default: not written)",
     )
+    train.add_argument(
+        "--results-dir",
+        type=Path,
+        default=None,
+        help="record the run in this results folder, as a sweep does (default: not recorded)",
+    )
     train.add_argument("--debug", action="store_true", default=sup, help=debug_help)
 
     sweep = commands.add_parser("sweep", help="run a sweep of losses x seeds in parallel", **shown)
@@ -201,7 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
         "scheduler key, else local processes)",
     )
     sweep.add_argument(
-        "--metric", default="macro_f1", help="metric to summarise (default: macro_f1)"
+        "--metric",
+        choices=TARGET_METRICS,
+        default="macro_f1",
+        help="metric to summarise (default: macro_f1)",
+    )
+    sweep.add_argument(
+        "--rerun-stale",
+        action="store_true",
+        help="train again the runs made by another imbloss or torch version (else reused)",
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument("--debug", action="store_true", default=sup, help=debug_help)
@@ -216,7 +236,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
             loss_kwargs[dest[5:]] = value
         elif dest.startswith("data:"):
             dataset_kwargs[dest[5:]] = value
-        elif dest not in ("command", "output", "debug", "_parser"):
+        elif dest not in ("command", "output", "results_dir", "debug", "_parser"):
             values[dest] = value
     return TrainConfig.from_dict(
         {**values, "loss_kwargs": loss_kwargs, "dataset_kwargs": dataset_kwargs}
@@ -225,6 +245,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def _train(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
+    check_num_threads(config.num_threads)
     try:
         resolve_device(config.device)
     except ValueError as error:
@@ -233,9 +254,17 @@ def _train(args: argparse.Namespace) -> int:
         if args.output.is_dir():
             raise OutputError(f"--output {args.output} is a folder; give a file name in it")
         _make_folder(args.output.parent, "--output")
-    result = fit(config)
+    if args.results_dir is not None:
+        _make_folder(args.results_dir, "--results-dir")
+    result, predictions = fit_and_predict(config)
     if not distributed.is_main():  # under torchrun every rank trains, rank 0 reports
         return 0
+    if args.results_dir is not None:
+        try:
+            RunStore(args.results_dir).save(result, predictions)
+        except OSError as error:
+            raise OutputError(f"--results-dir {args.results_dir}: cannot write ({error})") from None
+        print(f"run {result.run_id} recorded in {args.results_dir}")
     if args.output is not None:
         try:
             result.save(args.output)
@@ -264,23 +293,37 @@ def _sweep(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # the failures are reported below
         warnings.filterwarnings("ignore", r"\d+ of \d+ runs failed", RuntimeWarning)
         df = run_sweep(
-            spec, results_dir, n_jobs=args.n_jobs, quiet=args.quiet, scheduler=args.scheduler
+            spec,
+            results_dir,
+            n_jobs=args.n_jobs,
+            quiet=args.quiet,
+            scheduler=args.scheduler,
+            rerun_stale=args.rerun_stale,
         )
-    print(f"{len(df)} results in {results_dir}")
-    if not df.empty:
-        with pd.option_context(
-            "display.width", 200, "display.max_columns", 30, "display.precision", 4
-        ):
-            for title, table in comparison_tables(spec, df, args.metric):
-                print(f"\n{title}: test {args.metric} against CE, paired by seed")
-                print(table.to_string(index=False))
     failures = df.attrs["failures"]
-    if failures:
-        print(
-            f"{len(failures)} run(s) failed; their configs and tracebacks are in "
-            f"{results_dir / 'failed'}; the same command again retries them",
-            file=sys.stderr,
-        )
+    try:  # a Ctrl-C from here to the exit still ends with status 130 and its line
+        print(f"{len(df)} results in {results_dir}")
+        if not df.empty:
+            with pd.option_context(
+                "display.width", 200, "display.max_columns", 30, "display.precision", 4
+            ):
+                for title, table in comparison_tables(spec, df, args.metric):
+                    print(f"\n{title}: test {args.metric} against CE, paired by seed")
+                    print(table.to_string(index=False))
+        if failures:
+            print(
+                f"{len(failures)} run(s) failed; their configs and tracebacks are in "
+                f"{RunStore(results_dir).failures_dir}; the same command again retries them",
+                file=sys.stderr,
+            )
+        sys.stdout.flush()
+        interrupts.settle()
+    except KeyboardInterrupt:
+        total = len(df) + len(failures)
+        raise SweepInterrupted(
+            f"interrupted: {len(df)} of {total} runs are kept in {results_dir}; "
+            "run the same sweep again to resume (finished runs are not rerun)"
+        ) from None
     return 1 if failures else 0
 
 
@@ -317,15 +360,36 @@ def _make_folder(folder: Path, flag: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (:data:`imbloss.errors.EXIT_CODES`)."""
+    """Run the command line; returns the exit status (:data:`imbloss.errors.EXIT_CODES`).
+
+    As the program (``argv`` None) a finished sweep keeps Ctrl-C blocked to its exit
+    (:func:`imbloss.interrupts.settle`); called with ``argv`` (tests, notebooks) it
+    unblocks it before returning.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _train(args) if args.command == "train" else _sweep(args)
+        with interrupts.recorded(), _warnings_as_lines(args._parser.prog):
+            return _train(args) if args.command == "train" else _sweep(args)
     except (ImbLossError, ValueError, KeyboardInterrupt) as error:
         if args.debug or os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
             raise
         return _report(error, args._parser)
+    finally:
+        if argv is not None:
+            interrupts.unblock()
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(prog: str):
+    """Inside the block, each warning is one line, ``imbloss sweep: warning: ...``."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _report(error: BaseException, parser: argparse.ArgumentParser) -> int:

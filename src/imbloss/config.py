@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -132,13 +134,18 @@ class TrainConfig:
         ):
             _check_int(name, getattr(self, name), minimum=1)
             setattr(self, name, int(getattr(self, name)))  # NumPy integers -> int (JSON, run_id)
+        if self.drw_start is not None and math.floor(self.drw_start * self.epochs) < 1:
+            raise ValueError(
+                f"drw_start={self.drw_start} with epochs={self.epochs} re-weights from the first "
+                f"epoch (class-balanced CE, not DRW); expected drw_start >= {1 / self.epochs:g}"
+            )
         _check_int("seed", self.seed, minimum=0)
         self.seed = int(self.seed)
         if self.num_threads is not None:
             _check_int("num_threads", self.num_threads, minimum=1)
             self.num_threads = int(self.num_threads)
-        _check_real("lr", self.lr, low=0.0, low_open=True)
-        _check_real("weight_decay", self.weight_decay, low=0.0)
+        _check_real("lr", self.lr, low=0.0, high=math.inf, low_open=True, high_open=True)
+        _check_real("weight_decay", self.weight_decay, low=0.0, high=math.inf, high_open=True)
         _check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
         if not isinstance(self.quiet, bool):
             raise ValueError(f"quiet must be True or False; got {self.quiet!r}")
@@ -180,6 +187,16 @@ def stack_key(config: TrainConfig) -> str | None:
         return None
     values = config.to_dict()
     return repr(sorted((k, v) for k, v in values.items() if k not in ("seed", *RUNTIME_FIELDS)))
+
+
+def check_num_threads(num_threads: int | None) -> None:
+    """A thread count this machine can run: None (the default) or at most its cores."""
+    cores = os.cpu_count() or 1
+    if num_threads is not None and num_threads > cores:
+        raise ValueError(
+            f"num_threads={num_threads} is more than the {cores} cores of this machine; "
+            f"expected at most {cores}"
+        )
 
 
 def _is_cuda_index(device: str) -> bool:

@@ -51,6 +51,18 @@ class DeviceError(ImbLossError, ValueError):
     exit_code = 5
 
 
+class SchedulerError(ImbLossError, ConnectionError):
+    """A Dask scheduler that does not answer."""
+
+    exit_code = DeviceError.exit_code
+
+
+class TrainingDiverged(ImbLossError, FloatingPointError):
+    """A training loss that became NaN or infinite; the message says the epoch and what to lower."""
+
+    exit_code = 6
+
+
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 
 
@@ -65,6 +77,7 @@ EXIT_CODES = {
     2: "a bad option or value",
     ConfigError.exit_code: "a config file or output path that cannot be read or written",
     DataError.exit_code: "data missing, corrupt or not downloadable",
-    DeviceError.exit_code: "the device asked for is not available",
+    DeviceError.exit_code: "the device or Dask scheduler asked for is not available",
+    TrainingDiverged.exit_code: "training diverged (a NaN or infinite loss)",
     INTERRUPTED: "interrupted (Ctrl-C); a sweep keeps its finished runs",
 }

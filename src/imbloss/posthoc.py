@@ -23,22 +23,43 @@ TAUS = tuple(float(t) for t in np.round(np.arange(0.0, 2.01, 0.25), 2))
 def log_prior(class_counts) -> np.ndarray:
     """``log π_c = log(n_c / Σ n)`` of positive class counts (float64)."""
     counts = np.asarray(class_counts, dtype=np.float64)
-    if counts.ndim != 1 or counts.size < 2 or not np.all(counts > 0):
+    if counts.ndim != 1 or counts.size < 2 or not np.all((counts > 0) & np.isfinite(counts)):
         raise ValueError(
-            f"class_counts must be a 1-D vector of at least 2 positive counts; got {counts!r}"
+            f"class_counts must be a 1-D vector of at least 2 positive finite counts; "
+            f"got {counts!r}"
         )
     return np.log(counts / counts.sum())
 
 
 def adjusted_predictions(logits, class_counts, tau: float) -> np.ndarray:
     """``argmax_c (z_c − τ log π_c)`` for every row of ``logits`` (N, C)."""
-    z = np.asarray(logits, dtype=np.float64)
     prior = log_prior(class_counts)
-    if z.ndim != 2 or z.shape[1] != prior.size:
-        raise ValueError(
-            f"logits must have shape (N, {prior.size}) for {prior.size} classes; got {z.shape}"
-        )
+    z = _logits(logits, prior.size)
     return np.argmax(z - tau * prior, axis=1)
+
+
+def _logits(logits, num_classes: int) -> np.ndarray:
+    """``logits`` as a finite (N, num_classes) float64 array, or a ValueError saying why not."""
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] != num_classes:
+        raise ValueError(
+            f"logits must have shape (N, {num_classes}) for {num_classes} classes; got {z.shape}"
+        )
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"logits must be finite; got {int((~np.isfinite(z)).sum())} NaN or inf")
+    return z
+
+
+def _labels(labels, n: int, num_classes: int) -> np.ndarray:
+    """``labels`` as N class indices in [0, num_classes), or a ValueError saying why not."""
+    y = np.asarray(labels)
+    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be {n} integer class indices; got {y.dtype} {y.shape}")
+    if n and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(
+            f"labels must be in [0, {num_classes}); got values from {y.min()} to {y.max()}"
+        )
+    return y
 
 
 def score(labels, predictions, metric: str, num_classes: int) -> float:
@@ -63,7 +84,12 @@ def choose_tau(val_logits, val_labels, class_counts, metric: str, taus=TAUS) -> 
 
     Ties go to the first ``τ`` in ``taus`` (the smallest adjustment of the default grid).
     """
-    num_classes = np.asarray(val_logits).shape[1]
+    num_classes = log_prior(class_counts).size
+    val_logits = _logits(val_logits, num_classes)
+    val_labels = _labels(val_labels, len(val_logits), num_classes)
+    grid = np.asarray(taus, dtype=np.float64)
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+        raise ValueError(f"taus must be a non-empty sequence of finite numbers; got {taus!r}")
     scores = [
         score(val_labels, adjusted_predictions(val_logits, class_counts, tau), metric, num_classes)
         for tau in taus

@@ -16,7 +16,6 @@ mean difference, its Student-t interval and Holm-corrected paired t-test p-value
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,11 +30,15 @@ from imbloss.runs import (
     loss_label,
     loss_params,
 )
+from imbloss.store import RunStore
 
 # Config fields that define a condition (with the loss and its keywords); runs that agree
 # on everything else (the data, the model, the budget) are compared with each other.
 CONDITION_FIELDS = ("loss", "loss_kwargs", "drw_start", "classifier", "lr_schedule")
 BASELINE = "ce"
+# the condition's fields beyond the loss: columns of the results frame, so that runs that
+# differ only in them are told apart (comparison_table refuses to pool them)
+SHOWN_SETTINGS = ("drw_start", "classifier", "lr_schedule")
 
 
 def _check_metric(metric: str) -> None:
@@ -46,16 +49,17 @@ def _check_metric(metric: str) -> None:
 def results_frame(
     results: Sequence[RunResult],
     experiments: dict[str, str] | None = None,
-    results_dir: str | Path | None = None,
+    store: RunStore | None = None,
 ) -> pd.DataFrame:
     """One tidy row per run: its config, its scores per target metric, diagnostics and timings.
 
     Columns: ``run_id``, ``experiment`` (when ``experiments`` maps run ids to names),
     ``dataset``, one column per dataset keyword, ``condition``, ``loss``, ``params``
-    (``"gamma=2.0"``), ``label`` (``"focal(gamma=2.0)"``), ``seed``, ``epochs``; for
+    (``"gamma=2.0"``), ``label`` (``"focal(gamma=2.0)"``), ``seed``, ``epochs``,
+    :data:`SHOWN_SETTINGS`; for
     each target metric ``m``: ``m`` (test score at the epoch selected by validation
-    ``m``), ``val_m``, ``best_epoch_m`` and, when ``results_dir`` holds the runs'
-    ``.npz`` predictions, ``m_posthoc`` (test score after post-hoc adjustment),
+    ``m``), ``val_m``, ``best_epoch_m`` and, when a :class:`~imbloss.store.RunStore` ``store`` holds
+    the runs' predictions, ``m_posthoc`` (test score after post-hoc adjustment),
     ``val_m_posthoc`` and ``tau_m`` (its τ, chosen on validation); ``accuracy`` at the
     macro-F1 epoch;
     ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` at that epoch; ``train_s``,
@@ -79,6 +83,7 @@ def results_frame(
                 "label": loss_label(config),
                 "seed": config["seed"],
                 "epochs": config["epochs"],
+                **{k: config.get(k) for k in SHOWN_SETTINGS},
                 "accuracy": result.test_metrics["accuracy"],
             }
         )
@@ -87,8 +92,8 @@ def results_frame(
             row[metric] = chosen["test_metrics"][metric]
             row[f"val_{metric}"] = chosen["val_metrics"][metric]
             row[f"best_epoch_{metric}"] = chosen["best_epoch"]
-        if results_dir is not None:
-            row.update(posthoc_scores(Predictions.load(Path(results_dir) / f"{result.run_id}.npz")))
+        if store is not None:
+            row.update(posthoc_scores(store.predictions(result.run_id)))
         row.update(
             {
                 "easy_grad_share": best["easy_grad_share"],
@@ -175,13 +180,15 @@ def comparison_table(
     ``tune_seeds``,
     left out when they are the default's) and ``tuned + post-hoc τ``; cross-entropy
     has ``default`` and ``post-hoc τ``. Columns: ``condition``, ``row``, ``params``,
-    ``n`` (seeds), ``mean`` (test), ``val_mean`` (the same rule's validation score, the
-    only one a practitioner can choose by), ``std``, ``diff`` (mean paired difference from
-    plain CE),
+    ``n`` (pairs with CE tested), ``mean`` (test), ``val_mean`` (the same rule's
+    validation score, the only one a practitioner can choose by), ``std``, ``diff`` (mean
+    paired difference from plain CE),
     ``ci_low`` / ``ci_high`` (its t-interval), ``wins`` (seeds where the row beats CE),
     ``p_holm`` (paired t-test, Holm-corrected over every row of the table but CE's
-    own), and for post-hoc rows ``diff_posthoc_ce`` (the difference from CE + post-hoc
-    τ: what training with the loss adds beyond moving the threshold).
+    own; ``n`` counts the pairs tested, and with fewer than :data:`imbloss.stats.MIN_PAIRS`
+    there is no interval or p, and ``note`` says why), and for post-hoc rows
+    ``diff_posthoc_ce`` (the difference from CE + post-hoc τ: what training with the loss
+    adds beyond moving the threshold).
     """
     _check_metric(metric)
     if frame["context"].nunique() != 1:
@@ -189,6 +196,7 @@ def comparison_table(
             f"frame must hold one context (one dataset and budget); got "
             f"{frame['context'].nunique()}: select rows of one experiment first"
         )
+    _check_one_setting(frame)
     chosen = choose_settings(frame, metric, tune_seeds).set_index("condition")["params"]
     if BASELINE not in chosen.index:
         raise ValueError(f"frame has no {BASELINE!r} runs to compare with")
@@ -207,7 +215,7 @@ def comparison_table(
             "condition": name,
             "row": kind,
             "params": params,
-            "n": len(values),
+            "n": len(diff),
             "mean": float(values.mean()),
             "val_mean": float(runs[f"val_{column}"].mean()),
             "std": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
@@ -217,10 +225,13 @@ def comparison_table(
             "wins": int((diff > 0).sum()),
             "p": float("nan"),
             "diff_posthoc_ce": float("nan"),
+            "note": "",
         }
-        if kind != "CE" and len(diff) >= 2:
+        if kind != "CE" and len(diff) >= stats.MIN_PAIRS:
             row["ci_low"], row["ci_high"] = stats.t_interval(diff, confidence)
             row["p"] = stats.paired_t_p(diff)
+        elif kind != "CE":
+            row["note"] = f"{len(diff)} paired seed(s): no interval or p below {stats.MIN_PAIRS}"
         if column.endswith("_posthoc") and name != BASELINE:
             both = pd.concat([values.rename("v"), ce_posthoc.rename("c")], axis=1).dropna()
             row["diff_posthoc_ce"] = float((both["v"] - both["c"]).mean())
@@ -239,6 +250,28 @@ def comparison_table(
     table.loc[tested, "p_holm"] = stats.holm(table.loc[tested, "p"].to_numpy())
     table.attrs["metric"] = metric
     return table
+
+
+def _check_one_setting(frame: pd.DataFrame) -> None:
+    """Refuse a frame where one condition and grid point holds a seed twice: runs of
+    different settings (another ``lr_schedule``, ...) would be pooled as one."""
+    keys = ["condition", "params", "seed"]
+    twice = frame[frame.duplicated(keys, keep=False)]
+    if twice.empty:
+        return
+    first = twice.iloc[0]
+    same = twice[(twice[keys] == first[keys]).all(axis=1)]
+    differ = [c for c in SHOWN_SETTINGS if c in same and same[c].astype(str).nunique() > 1]
+    said = (
+        f"{differ[0]} takes {sorted(same[differ[0]].astype(str).unique())}"
+        if differ
+        else "their configs differ in a field not shown"
+    )
+    raise ValueError(
+        f"frame holds {first['condition']}({first['params']}) seed {first['seed']} "
+        f"{len(same)} times, from runs of different settings ({said}); "
+        "select the runs of one setting first"
+    )
 
 
 def last_quarter_gain(result: RunResult, metric: str = "macro_f1") -> float:

@@ -1,21 +1,24 @@
 """The record of a training run: what it was (config, id, label) and what it measured.
 
 This module imports neither torch nor the trainer, so the sweep, the statistics and
-the plots read results without them. A run is stored as two files side by side:
+the plots read results without them. A run is recorded as two parts:
 
-* ``<run_id>.json``: :class:`RunResult` (config, per-epoch history, the metrics of
-  each selected epoch, timings, versions);
-* ``<run_id>.npz``: :class:`Predictions`, the validation and test logits (float16)
+* :class:`RunResult` (JSON): config, per-epoch history, the metrics of
+  each selected epoch, timings, versions;
+* :class:`Predictions` (a compressed ``.npz``): the validation and test logits (float16)
   and labels at each selected epoch, so that post-hoc rules, bootstraps over
   examples and AUCs need no retraining.
 
-The JSON is written last: a run whose JSON exists is complete.
+:class:`imbloss.store.RunStore` keeps them in a results folder, whole or not at all.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -108,8 +111,8 @@ class RunResult:
         return cls.from_dict(json.loads(text))
 
     def save(self, path: str | Path) -> Path:
-        """Write the JSON atomically (a temporary file renamed into place), parents created."""
-        return _atomic_write(Path(path), self.to_json().encode())
+        """Write the JSON alone (an export; a results folder is a :class:`RunStore`)."""
+        return atomic_write(Path(path), self.to_json().encode())
 
     @classmethod
     def load(cls, path: str | Path) -> RunResult:
@@ -151,35 +154,31 @@ class Predictions:
                 logits.setdefault(metric, {})[split] = np.asarray(value)
         return cls(logits=logits, labels=labels, class_counts=np.asarray(arrays["class_counts"]))
 
-    def save(self, path: str | Path) -> Path:
-        """Write the ``.npz`` (compressed) atomically, parents created."""
-        import io
-
+    def to_bytes(self) -> bytes:
+        """The compressed ``.npz`` file's contents."""
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **self.to_arrays())
-        return _atomic_write(Path(path), buffer.getvalue())
+        return buffer.getvalue()
 
     @classmethod
-    def load(cls, path: str | Path) -> Predictions:
-        with np.load(path) as arrays:
+    def from_bytes(cls, data: bytes) -> Predictions:
+        with np.load(io.BytesIO(data)) as arrays:
             return cls.from_arrays(dict(arrays))
 
 
-def save_run(result: RunResult, predictions: Predictions, results_dir: str | Path) -> Path:
-    """Write ``<run_id>.npz`` then ``<run_id>.json`` under ``results_dir``; returns the JSON."""
-    results_dir = Path(results_dir)
-    predictions.save(results_dir / f"{result.run_id}.npz")
-    return result.save(results_dir / f"{result.run_id}.json")
+def atomic_write(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file of a unique name renamed into place.
 
-
-def load_predictions(results_dir: str | Path, run_id_: str) -> Predictions:
-    """The saved :class:`Predictions` of run ``run_id_`` in ``results_dir``."""
-    return Predictions.load(Path(results_dir) / f"{run_id_}.npz")
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
+    A reader sees the old file or the new one, never a part; two writers never share a
+    temporary file. Parent folders are created.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

@@ -45,6 +45,7 @@ from imbloss.config import TrainConfig, resolve_device, stack_key
 from imbloss.data import epoch_indices
 from imbloss.data.base import PreparedData
 from imbloss.diagnostics import GradientDiagnostics, head_classes
+from imbloss.errors import TrainingDiverged
 from imbloss.losses import build_loss, class_balanced_weights
 from imbloss.metrics import classification_metrics, epoch_metrics
 from imbloss.models import CosineClassifier, FeatureMLP, build_model
@@ -230,9 +231,10 @@ class _StackedTrainer:
             for k, diag in enumerate(diags):
                 if not np.isfinite(diag["loss"]):
                     c = self.configs[k]
-                    raise FloatingPointError(
-                        f"training loss became {diag['loss']} in epoch {epoch} (seed {c.seed}, "
-                        f"loss={c.loss!r}, loss_kwargs={c.loss_kwargs}, lr={c.lr})"
+                    raise TrainingDiverged(
+                        f"training diverged: the loss became {diag['loss']} in epoch {epoch} "
+                        f"(seed {c.seed}, loss={c.loss!r}, loss_kwargs={c.loss_kwargs}, "
+                        f"lr={c.lr}); lower the learning rate (--lr) or the loss's keywords"
                     )
             tick = time.perf_counter()
             predicted = self._logits(self.val).argmax(2)

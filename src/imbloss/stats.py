@@ -12,6 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+# A t-interval or a paired t-test from fewer pairs says nothing: with two seeds, two equal
+# differences gave p = 0 and two near-equal ones p = 1e-31.
+MIN_PAIRS = 3
+
 
 def _values(values: Sequence[float], name: str = "values", minimum: int = 1) -> np.ndarray:
     array = np.asarray(values, dtype=float)
@@ -23,12 +27,13 @@ def _values(values: Sequence[float], name: str = "values", minimum: int = 1) -> 
 
 
 def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """Student-t interval of the mean: ``x̄ ± t_{n−1, (1+c)/2} · s / √n`` (needs n ≥ 2).
+    """Student-t interval of the mean: ``x̄ ± t_{n−1, (1+c)/2} · s / √n`` (needs n ≥ 3,
+    :data:`MIN_PAIRS`).
 
     For paired differences this is the interval of the mean difference that the
     paired t-test inverts.
     """
-    x = _values(values, minimum=2)
+    x = _values(values, minimum=MIN_PAIRS)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
     half = stats.t.ppf((1 + confidence) / 2, df=x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
@@ -36,8 +41,9 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
 
 
 def paired_t_p(diff: Sequence[float]) -> float:
-    """Two-sided p of the paired t-test that the mean of ``diff`` is 0 (1.0 if all are 0)."""
-    d = _values(diff, "diff", minimum=2)
+    """Two-sided p of the paired t-test that the mean of ``diff`` is 0 (1.0 if all are 0;
+    needs :data:`MIN_PAIRS` differences)."""
+    d = _values(diff, "diff", minimum=MIN_PAIRS)
     if np.all(d == d[0]):
         return 1.0 if d[0] == 0 else 0.0
     return float(stats.ttest_1samp(d, 0.0).pvalue)

@@ -22,11 +22,10 @@ the workers of a Dask distributed cluster through joblib's Dask backend; the res
 are the same. The seeds of one digits setting go to one worker as one job and
 train together as one stacked model (:func:`imbloss.stacked.fit_stacked`), several times
 cheaper than one run each. The workers return each result (or failure) to this process, which
-writes ``<results_dir>/<run_id>.npz`` and ``<run_id>.json``
-(:class:`~imbloss.runs.RunResult`) as soon as the run ends, so the workers need no
-shared file system; a run whose JSON exists is not run again. A run that raises is
-written to ``<results_dir>/failed/<run_id>.json`` with its config and traceback,
-reported in a warning and in ``frame.attrs["failures"]``; the other runs go on.
+records it in the results folder's :class:`~imbloss.store.RunStore` as soon as the run
+ends, so the workers need no shared file system; a whole run is not run again. A run
+that raises is kept as a failure report with its config and traceback, reported in a
+warning and in ``frame.attrs["failures"]``; the other runs go on.
 
 A notebook runs the CI profile and compares every condition with CE with::
 
@@ -46,31 +45,42 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import multiprocessing
+import os
 import signal
 import sys
 import threading
 import time
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import joblib
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
-from imbloss.config import CONDITIONS, DATASET_KWARGS, TrainConfig, resolve_device, stack_key
-from imbloss.errors import DeviceError, SweepInterrupted
+from imbloss import __version__, interrupts
+from imbloss.config import (
+    CONDITIONS,
+    DATASET_KWARGS,
+    TrainConfig,
+    check_num_threads,
+    resolve_device,
+    stack_key,
+)
+from imbloss.errors import DeviceError, SchedulerError, SweepInterrupted
 from imbloss.losses import LOSSES
 from imbloss.profiles import PROFILES, load_spec  # noqa: F401 - re-exported
 from imbloss.progress import progress
 from imbloss.results import choose_settings, comparison_table, results_frame
-from imbloss.runs import TARGET_METRICS, Predictions, RunResult, config_digest, save_run
+from imbloss.runs import TARGET_METRICS, Predictions, RunResult, config_digest
+from imbloss.store import Claim, RunStore
 
 EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "tune_seeds", "grid", "dataset_grid")
 SPEC_KEYS = ("experiments", "scheduler")
+SCHEDULER_TIMEOUT_S = 10  # to connect to a Dask scheduler
 DATASET_KEYWORDS = {k for keys in DATASET_KWARGS.values() for k in keys if k != "seed"}
 
 # --- from a spec to a list of configs -------------------------------------------------------
@@ -99,14 +109,13 @@ def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConf
     scores in ``results_dir``; a pick other than the default is run on every seed. The
     list holds those runs whether or not they are done (:func:`run_sweep` skips the done).
     """
-    results_dir = Path(results_dir)
+    store = RunStore(results_dir)
     runs, seen = [], set()
     for name, experiment, where in _experiments(spec):
         if experiment.get("tune_seeds") is None:
             continue
         configs = _expand_experiment(experiment, where=where)
-        done = [results_dir / f"{c.run_id}.json" for c in configs]
-        frame = results_frame([RunResult.load(path) for path in done if path.exists()])
+        frame = results_frame(store.results([c.run_id for c in configs]))
         if frame.empty:
             continue
         by_group = {config_digest(c.to_dict(), drop=("seed",)): c for c in configs}
@@ -147,6 +156,8 @@ def _experiments(spec: dict) -> list[tuple[str, dict, str]]:
             raise ValueError(f"experiment {i} must be a mapping; got {experiment!r}")
         _check_keys(f"experiment {i}", experiment, EXPERIMENT_KEYS)
         name = experiment.get("name", f"experiment{i}")
+        if name in {named for named, _, _ in out}:
+            raise ValueError(f"experiment {i}: name {name!r} is already used; give each its own")
         out.append((name, experiment, f"experiment {name!r}"))
     return out
 
@@ -160,6 +171,11 @@ def tune_seeds(experiment: dict) -> list[int]:
         return seeds
     chosen = _seeds(experiment, where, "tune_seeds")
     if isinstance(experiment["tune_seeds"], int):
+        if experiment["tune_seeds"] > len(seeds):
+            raise ValueError(
+                f"{where}: tune_seeds={experiment['tune_seeds']} is more than the "
+                f"{len(seeds)} seeds {seeds}; expected at most {len(seeds)}"
+            )
         chosen = seeds[: experiment["tune_seeds"]]
     if not set(chosen) <= set(seeds):
         raise ValueError(f"{where}: tune_seeds {chosen} must be among seeds {seeds}")
@@ -167,15 +183,28 @@ def tune_seeds(experiment: dict) -> list[int]:
 
 
 def _seeds(experiment: dict, where: str, key: str = "seeds", default=3) -> list[int]:
-    seeds = experiment.get(key, default)
-    seeds = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
-    if not isinstance(seeds, list) or not seeds:
-        raise ValueError(f"{where}: {key}={seeds!r} is not valid; expected a count or a list")
+    """The seeds ``key`` names: a count >= 1 (0, 1, ...) or a list of distinct seeds >= 0."""
+    given = experiment.get(key, default)
+    count = isinstance(given, int) and not isinstance(given, bool)
+    seeds = list(range(given)) if count else given
+    valid = isinstance(seeds, list) and seeds and (not count or given >= 1)
+    valid = valid and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    if not valid or len(set(seeds)) != len(seeds):
+        raise ValueError(
+            f"{where}: {key}={given!r} is not valid; expected a count >= 1 or a list of "
+            "distinct integers >= 0"
+        )
     return seeds
 
 
 def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
-    base = dict(experiment.get("base") or {})
+    base = experiment.get("base") or {}
+    if not isinstance(base, dict) or not isinstance(base.get("dataset_kwargs", {}), dict):
+        raise ValueError(
+            f"{where}: base={base!r} is not valid; expected a mapping of TrainConfig fields "
+            "(its dataset_kwargs a mapping too)"
+        )
+    base = dict(base)
     for key in ("loss", "seed", "loss_kwargs"):
         if key in base:
             raise ValueError(f"{where}: base may not set {key!r}; use losses / seeds / grid")
@@ -246,6 +275,7 @@ def run_sweep(
     *,
     quiet: bool = False,
     scheduler: str | None = None,
+    rerun_stale: bool = False,
 ) -> pd.DataFrame:
     """Run every config of ``spec`` not already in ``results_dir``; return all their results.
 
@@ -258,12 +288,16 @@ def run_sweep(
     cluster instead, as many at a time as its workers have threads, each with one
     torch thread (give workers ``--nthreads 1``: the torch thread count is per process);
     ``n_jobs`` is then not used. For a spec with ``tune_seeds``, the grid runs first,
-    then the chosen settings on the remaining seeds (:func:`tuned_runs`). The frame has
-    one row per finished run (:func:`imbloss.results.results_frame`, with post-hoc
+    then the chosen settings on the remaining seeds (:func:`tuned_runs`). The folder is a
+    :class:`~imbloss.store.RunStore`: a damaged run is moved aside and trained again, and a
+    run that another process is training is waited for rather than trained twice. The frame
+    has one row per finished run (:func:`imbloss.results.results_frame`, with post-hoc
     scores); failures are in ``frame.attrs["failures"]``. The progress bar
-    (:func:`imbloss.progress.progress`) shows unless ``quiet``. Ctrl-C stops the workers
-    and raises :class:`~imbloss.errors.SweepInterrupted`, which says how many runs are
-    kept; the same call again runs the rest.
+    (:func:`imbloss.progress.progress`) shows unless ``quiet``. Runs made by another imbloss
+    or torch version are reused with a :class:`StaleRunsWarning`, or trained again with
+    ``rerun_stale``. Ctrl-C at any moment stops
+    the workers and raises :class:`~imbloss.errors.SweepInterrupted`, which says how many
+    runs are kept; the same call again runs the rest.
     """
     if isinstance(spec, dict):
         runs = expand(spec)
@@ -279,30 +313,47 @@ def run_sweep(
             f"scheduler={scheduler!r} is not valid; expected a Dask scheduler address "
             "such as 'tcp://10.0.0.5:8786'"
         )
-    results_dir = Path(results_dir)
-    if scheduler is None:  # a Dask cluster's workers have devices of their own
+    store = RunStore(results_dir)
+    if scheduler is None:  # a Dask cluster's workers have devices and cores of their own
         _check_devices({config.device for _, config in runs})
-    failures = _run_configs(runs, results_dir, n_jobs, scheduler, quiet, "sweep")
-    if isinstance(spec, dict):
-        tuned = tuned_runs(spec, results_dir)
-        runs += tuned
-        failures += _run_configs(
-            tuned, results_dir, n_jobs, scheduler, quiet, "sweep: tuned settings"
-        )
-    frame = results_frame(
-        [
-            RunResult.load(results_dir / f"{c.run_id}.json")
-            for _, c in runs
-            if (results_dir / f"{c.run_id}.json").exists()
-        ],
-        experiments={c.run_id: name for name, c in runs},
-        results_dir=results_dir,
-    )
+        for _, config in runs:
+            check_num_threads(config.num_threads)
+    with interrupts.recorded():
+        try:
+            failures = _run_configs(runs, store, n_jobs, scheduler, quiet, "sweep", rerun_stale)
+            if isinstance(spec, dict):
+                tuned = tuned_runs(spec, store.root)
+                runs += tuned
+                failures += _run_configs(
+                    tuned, store, n_jobs, scheduler, quiet, "sweep: tuned settings", rerun_stale
+                )
+            results = store.results([c.run_id for _, c in runs])
+            frame = results_frame(
+                results, experiments={c.run_id: name for name, c in runs}, store=store
+            )
+            interrupts.check()
+        except KeyboardInterrupt:
+            kept = sum(store.has(c.run_id) for _, c in runs)
+            raise SweepInterrupted(
+                f"interrupted: {kept} of {len(runs)} runs are kept in {store.root}; "
+                "run the same sweep again to resume (finished runs are not rerun)"
+            ) from None
     frame.attrs["failures"] = failures
+    versions = current_versions()
+    stale = [(r.run_id, stale_versions(r, versions)) for r in results]
+    stale = [(run_id, said) for run_id, said in stale if said]
+    if stale:
+        warnings.warn(
+            f"{len(stale)} run(s) in {store.root} were made by another version "
+            f"(first: {stale[0][0]}: {', '.join(stale[0][1])}; now {versions}); they are "
+            "reused: rerun_stale=True (--rerun-stale) trains them again",
+            StaleRunsWarning,
+            stacklevel=2,
+        )
     if failures:
         warnings.warn(
             f"{len(failures)} of {len(runs)} runs failed (details in "
-            f"{results_dir / 'failed'} and frame.attrs['failures']); first: "
+            f"{store.failures_dir} and frame.attrs['failures']); first: "
             f"{failures[0]['run_id']}: {failures[0]['error']}",
             RuntimeWarning,
             stacklevel=2,
@@ -312,68 +363,166 @@ def run_sweep(
 
 def _run_configs(
     runs: list[tuple[str, TrainConfig]],
-    results_dir: Path,
+    store: RunStore,
+    n_jobs: int,
+    scheduler: str | None,
+    quiet: bool,
+    desc: str,
+    rerun_stale: bool = False,
+) -> list[dict]:
+    """Train the configs whose runs are not in ``store`` (or are stale, with ``rerun_stale``);
+    return the failure reports.
+
+    Each run is trained while this process holds its claim (:meth:`RunStore.claim`). The
+    runs another process holds are waited for after the others, one line each, and
+    trained only if that process did not record them.
+    """
+    versions = current_versions()
+
+    def needed(config: TrainConfig) -> bool:
+        whole = store.results([config.run_id])
+        return not whole or (rerun_stale and bool(stale_versions(whole[0], versions)))
+
+    # seed by seed, so that an interrupted sweep has every condition on its first seeds
+    todo = sorted((config for _, config in runs if needed(config)), key=lambda c: c.seed)
+    claims, held = _claim(todo, store, needed, desc, wait=False)
+    failures = _train(claims, store, n_jobs, scheduler, quiet, desc)
+    if held:
+        claims, _ = _claim(held, store, needed, desc, wait=True)
+        failures += _train(claims, store, n_jobs, scheduler, quiet, desc)
+    return failures
+
+
+def _claim(
+    configs: list[TrainConfig],
+    store: RunStore,
+    needed: Callable[[TrainConfig], bool],
+    desc: str,
+    wait: bool,
+) -> tuple[dict[str, tuple[TrainConfig, Claim]], list[TrainConfig]]:
+    """Claim each run still ``needed``: ``({run_id: (config, claim)}, configs held elsewhere)``.
+
+    With ``wait``, a held run is waited for, with a line that says so.
+    """
+    claims, held = {}, []
+    try:
+        for config in configs:
+            claim = store.claim(config.run_id)
+            if claim is None and wait:
+                print(
+                    f"{desc}: waiting for run {config.run_id}, which another process is training",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                claim = store.claim(config.run_id, wait=True)
+            if claim is None:
+                held.append(config)
+            elif not needed(config):  # recorded by another process meanwhile
+                claim.release()
+            else:
+                claims[config.run_id] = (config, claim)
+    except BaseException:
+        _release(claims)
+        raise
+    return claims, held
+
+
+def _release(claims: dict[str, tuple[TrainConfig, Claim]]) -> None:
+    for _, claim in claims.values():
+        claim.release()
+
+
+def _train(
+    claims: dict[str, tuple[TrainConfig, Claim]],
+    store: RunStore,
     n_jobs: int,
     scheduler: str | None,
     quiet: bool,
     desc: str,
 ) -> list[dict]:
-    """Run the configs whose results are not in ``results_dir``; return the failure reports."""
-    (results_dir / "failed").mkdir(parents=True, exist_ok=True)
-    # seed by seed, so that an interrupted sweep has every condition on its first seeds
-    todo = sorted(
-        (
-            _for_worker(config)
-            for _, config in runs
-            if not (results_dir / f"{config.run_id}.json").exists()
-        ),
-        key=lambda config: config.seed,
-    )
+    """Train the claimed runs, record each outcome as it comes; release every claim."""
+    todo = [_for_worker(config) for config, _ in claims.values()]
     failures = []
-    with _backend(scheduler if todo else None):
-        jobs = joblib.Parallel(
-            n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
-        )(joblib.delayed(_run_group)([c.to_dict() for c in group]) for group in _groups(todo))
-        bar = progress(
-            total=len(todo),
-            desc=desc if scheduler is None else f"{desc} on {scheduler}",
-            unit="run",
-            quiet=quiet or not todo,
-        )
-        try:
-            for outcomes in jobs:
-                for outcome in outcomes:
-                    failure = _record(outcome, results_dir)
-                    if failure is not None:
-                        failures.append(failure)
-                        bar.write(
-                            f"FAILED {failure['run_id']}: {failure['error']}", file=sys.stderr
-                        )
-                bar.update(len(outcomes))
-            bar.close()
-        except KeyboardInterrupt:
-            # stop the workers; what they were doing is lost, and joblib's note says so
-            with warnings.catch_warnings(), contextlib.suppress(Exception):
-                warnings.simplefilter("ignore")
-                jobs.close()
-            bar.close()
-            kept = sum((results_dir / f"{c.run_id}.json").exists() for _, c in runs)
-            raise SweepInterrupted(
-                f"interrupted: {kept} of {len(runs)} runs are kept in {results_dir}; "
-                "run the same sweep again to resume (finished runs are not rerun)"
-            ) from None
+    try:
+        with _backend(scheduler if todo else None):
+            jobs = joblib.Parallel(
+                n_jobs=n_jobs if scheduler is None else -1, return_as="generator_unordered"
+            )(joblib.delayed(_run_group)([c.to_dict() for c in group]) for group in _groups(todo))
+            bar = progress(
+                total=len(todo),
+                desc=desc if scheduler is None else f"{desc} on {scheduler}",
+                unit="run",
+                quiet=quiet or not todo,
+            )
+            try:
+                for outcomes in jobs:
+                    for outcome in outcomes:
+                        failure = _record(outcome, store)
+                        claims.pop(_outcome_run_id(outcome))[1].release()
+                        if failure is not None:
+                            failures.append(failure)
+                            bar.write(
+                                f"FAILED {failure['run_id']}: {failure['error']}",
+                                file=sys.stderr,
+                            )
+                    bar.update(len(outcomes))
+                    interrupts.check()
+                bar.close()
+            except KeyboardInterrupt:
+                # stop the workers; what they were doing is lost, and joblib's note says so
+                with warnings.catch_warnings(), contextlib.suppress(Exception):
+                    warnings.simplefilter("ignore")
+                    jobs.close()
+                bar.close()
+                raise
+    finally:
+        _release(claims)
+        if todo and scheduler is None:
+            _stop_workers()
     return failures
+
+
+class StaleRunsWarning(UserWarning):
+    """Runs reused from another imbloss or torch version."""
+
+
+def current_versions() -> dict[str, str]:
+    """The versions a run must have been made with to be reused without a note."""
+    return {"imbloss": __version__, "torch": torch.__version__}
+
+
+def stale_versions(result: RunResult, versions: dict[str, str]) -> list[str]:
+    """``"torch 2.3.0"`` for each of ``versions`` that ``result`` was made with another of."""
+    made = result.versions
+    return [f"{key} {made.get(key)}" for key, value in versions.items() if made.get(key) != value]
+
+
+def _stop_workers() -> None:
+    """End the local worker processes now: left to the interpreter's exit, their shutdown
+    took seconds in which a Ctrl-C was lost."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
 @contextlib.contextmanager
 def _backend(scheduler: str | None):
-    """Inside the block, joblib sends its jobs to the Dask cluster at ``scheduler`` (if any)."""
+    """Inside the block, joblib sends its jobs to the Dask cluster at ``scheduler`` (if any),
+    else to local worker processes that start with :func:`_prepare_worker`."""
     if scheduler is None:
-        yield
+        with joblib.parallel_config(backend="loky", initializer=_prepare_worker):
+            yield
         return
     from dask.distributed import Client
 
-    with Client(scheduler), joblib.parallel_config(backend="dask"):
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except OSError as error:
+        raise SchedulerError(
+            f"scheduler {scheduler}: no answer within {SCHEDULER_TIMEOUT_S} s ({error}); "
+            "no run was started: check the address, or run locally without --scheduler"
+        ) from None
+    with client, joblib.parallel_config(backend="dask"):
         yield
 
 
@@ -414,7 +563,6 @@ def _run_group(config_dicts: list[dict]) -> list[dict]:
     from imbloss.stacked import fit_stacked
     from imbloss.train import fit_and_predict
 
-    _prepare_worker()
     configs = [TrainConfig.from_dict(values) for values in config_dicts]
     try:
         if len(configs) == 1:
@@ -441,31 +589,42 @@ def _run_group(config_dicts: list[dict]) -> list[dict]:
 
 
 def _prepare_worker() -> None:
-    """In a worker process, leave Ctrl-C to the sweep's process, which then kills the workers.
+    """Start a local worker: leave Ctrl-C to the sweep's process, which then kills the workers.
 
     A terminal sends Ctrl-C to every process of the command: an interrupted worker would
-    print its traceback. A killed worker leaves tqdm's default lock, a semaphore shared
-    between processes, behind ("leaked semaphore objects"); a thread lock does for its bars.
+    print its traceback. A worker ends itself within a second of its sweep's process
+    (:func:`_exit_with_parent`), so a killed sweep leaves no worker behind. A killed worker
+    leaves tqdm's default lock, a semaphore shared between processes, behind ("leaked
+    semaphore objects"); a thread lock does for its bars.
     """
     if multiprocessing.parent_process() is not None and (
         threading.current_thread() is threading.main_thread()  # not a Dask worker's thread
     ):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         tqdm.set_lock(threading.RLock())
+        parent = multiprocessing.parent_process().pid
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
-def _record(outcome: dict, results_dir: Path) -> dict | None:
-    """Write a worker's outcome under ``results_dir``; return its failure report or None."""
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once its sweep's process is gone (killed, even by SIGKILL)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _record(outcome: dict, store: RunStore) -> dict | None:
+    """Write one worker outcome to ``store``; return its failure report or None."""
     if "failure" in outcome:
-        report = outcome["failure"]
-        (results_dir / "failed" / f"{report['run_id']}.json").write_text(
-            json.dumps(report, indent=1)
-        )
-        return report
+        store.save_failure(outcome["failure"])
+        return outcome["failure"]
     result = RunResult.from_dict(outcome["result"])
-    save_run(result, Predictions.from_arrays(outcome["predictions"]), results_dir)
-    (results_dir / "failed" / f"{result.run_id}.json").unlink(missing_ok=True)
+    store.save(result, Predictions.from_arrays(outcome["predictions"]))
     return None
+
+
+def _outcome_run_id(outcome: dict) -> str:
+    return outcome["failure" if "failure" in outcome else "result"]["run_id"]
 
 
 def comparison_tables(
@@ -474,12 +633,18 @@ def comparison_tables(
     """(title, :func:`imbloss.results.comparison_table`) for every experiment and context.
 
     The title names the experiment and its dataset keywords (``"digits imbalance_ratio=100"``);
-    each table uses its experiment's tuning seeds; contexts without CE are left out.
+    each table uses its experiment's tuning seeds; contexts without CE are left out. An
+    experiment's runs are those of its configs (and their tuned settings) on its seeds,
+    whichever experiment the frame's ``experiment`` column credits a shared run to.
     """
     dataset_keys = [c for c in frame.columns if c in DATASET_KEYWORDS]
     tables = []
-    for name, experiment, _ in _experiments(spec):
-        runs = frame[frame["experiment"] == name]
+    for name, experiment, where in _experiments(spec):
+        groups = {
+            config_digest(c.to_dict(), drop=("seed",))
+            for c in _expand_experiment(experiment, where=where)
+        }
+        runs = frame[frame["group"].isin(groups) & frame["seed"].isin(_seeds(experiment, where))]
         for _, in_context in runs.groupby("context", sort=False):
             if not (in_context["condition"] == "ce").any():
                 continue
@@ -497,5 +662,5 @@ def comparison_tables(
 
 def load_results(results_dir: str | Path) -> pd.DataFrame:
     """Every run in ``results_dir`` as one :func:`imbloss.results.results_frame`."""
-    paths = sorted(Path(results_dir).glob("*.json"))
-    return results_frame([RunResult.load(path) for path in paths], results_dir=results_dir)
+    store = RunStore(results_dir)
+    return results_frame(store.results(), store=store)

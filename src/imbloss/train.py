@@ -43,6 +43,7 @@ from imbloss.config import STEP_AT, STEP_FACTOR, TrainConfig, resolve_device
 from imbloss.data import epoch_indices, prepare_dataset
 from imbloss.data.base import PreparedData, TensorSplit
 from imbloss.diagnostics import GradientDiagnostics, head_classes
+from imbloss.errors import TrainingDiverged
 from imbloss.losses import build_loss, class_balanced_weights
 from imbloss.metrics import classification_metrics, epoch_metrics
 from imbloss.models import build_model
@@ -180,9 +181,10 @@ class _Trainer:
             diag = self.diagnostics.compute()  # the epoch's one host synchronisation
             epoch_s = time.perf_counter() - tick
             if not np.isfinite(diag["loss"]):
-                raise FloatingPointError(
-                    f"training loss became {diag['loss']} in epoch {epoch} "
-                    f"(loss={config.loss!r}, loss_kwargs={config.loss_kwargs}, lr={config.lr})"
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {diag['loss']} in epoch {epoch} "
+                    f"(loss={config.loss!r}, loss_kwargs={config.loss_kwargs}, lr={config.lr}); "
+                    "lower the learning rate (--lr) or the loss's keywords"
                 )
             tick = time.perf_counter()
             val = epoch_metrics(

@@ -38,7 +38,10 @@ GW_STD = 0.1 * math.e
 GW_SLOPE = 0.1
 
 
-def _check_std(std: float) -> None:
+def _check_params(mean: float, std: float, slope: float) -> None:
+    """``mean`` and ``slope`` finite real numbers, ``std`` in (0, inf] (inf: a flat bell)."""
+    for name, value in (("mean", mean), ("slope", slope)):
+        check_real(name, value, low=-math.inf, high=math.inf, low_open=True, high_open=True)
     check_real("std", std, low=0.0, high=math.inf, low_open=True)
 
 
@@ -78,7 +81,7 @@ def gw_weight(
     ``(1 - slope) * exp(-(p - mean)^2 / (2 std^2))`` (see the module docstring).
     Takes a tensor (returns a tensor) or a float / array-like (returns NumPy).
     """
-    _check_std(std)
+    _check_params(mean, std, slope)
     if not isinstance(p, torch.Tensor):
         p = np.asarray(p, dtype=float)
     return _gaussian_weight(p, mean, std, slope, _blog_code(blog_code, seed_bug))
@@ -109,7 +112,7 @@ def gw_loss(
     class's ``p_t`` times the smoothed cross-entropy of ``F.cross_entropy`` (see
     :mod:`imbloss.losses.core`).
     """
-    _check_std(std)
+    _check_params(mean, std, slope)
     blog_code = _blog_code(blog_code, seed_bug)
     return modulated_cross_entropy(
         logits,
@@ -143,7 +146,7 @@ class GWLoss(SoftmaxLoss):
         super().__init__(
             weight, label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction
         )
-        _check_std(std)
+        _check_params(mean, std, slope)
         self.mean, self.std, self.slope = mean, std, slope
         self.detach_modulator = detach_modulator
         self.blog_code = _blog_code(blog_code, seed_bug)
