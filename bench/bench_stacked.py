@@ -1,10 +1,19 @@
 """CPU time per digits run: K one-model runs against the same K seeds trained stacked.
 
 For each loss, the K seeds of one digits setting (the ``ci`` profile's: 200 epochs, batches
-of 64, lr 0.01, cosine schedule) are trained ``--repeats`` times each way, alternating which
-goes first, in one process with one torch thread; each split is prepared once beforehand and
-given to both, so only training is timed. The ratio is (CPU time of the K one-model runs) /
-(CPU time of the stack), the median over the repeats. Target: at least 5.
+of 64, lr 0.01, cosine schedule) are trained ``--repeats`` times each of three ways, rotating
+which goes first, in one process with one torch thread; each split is prepared once
+beforehand and given to all three, so only training is timed:
+
+* ``before``: the one-model trainer as it was before stacking
+  (:func:`imbloss.train.fit_and_predict` with the metrics computed by scikit-learn's
+  functions, as ``imbloss.metrics`` did then);
+* ``one-model``: :func:`imbloss.train.fit_and_predict` as it is now (the metrics from one
+  confusion matrix);
+* ``stacked``: :func:`imbloss.stacked.fit_stacked` of the K configs.
+
+The ratios are medians over the repeats of (CPU time of the K runs) / (CPU time of the
+stack). Target: ``before / stacked`` at least 5.
 
     python bench/bench_stacked.py --seeds 10 --repeats 3
 """
@@ -12,10 +21,20 @@ given to both, so only training is timed. The ratio is (CPU time of the K one-mo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
+from unittest import mock
 
+import numpy as np
 import torch
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from imbloss.config import CONDITIONS, TrainConfig
 from imbloss.stacked import fit_stacked
@@ -42,9 +61,53 @@ def configs(loss: str, seeds: int, epochs: int, ratio: float) -> list[TrainConfi
     ]
 
 
+def _labels(values) -> np.ndarray:
+    return np.asarray(values.cpu() if hasattr(values, "cpu") else values)
+
+
+def sklearn_epoch_metrics(y_true, y_pred, num_classes: int) -> dict:
+    """``imbloss.metrics.epoch_metrics`` before stacking: scikit-learn's functions."""
+    y_true, y_pred = _labels(y_true), _labels(y_pred)
+    labels = np.arange(num_classes)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+    }
+
+
+def sklearn_classification_metrics(y_true, y_pred, class_names) -> dict:
+    """``imbloss.metrics.classification_metrics`` before stacking: scikit-learn's functions."""
+    y_true, y_pred = _labels(y_true), _labels(y_pred)
+    labels = np.arange(len(class_names))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    return {
+        **sklearn_epoch_metrics(y_true, y_pred, len(class_names)),
+        "per_class": {
+            name: {"precision": p, "recall": r, "f1": f, "support": int(n)}
+            for name, p, r, f, n in zip(class_names, precision, recall, f1, support)
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "class_names": list(class_names),
+    }
+
+
 def one_model_runs(runs: list[TrainConfig], data: list) -> None:
     for config, split in zip(runs, data):
         fit_and_predict(config, split)
+
+
+def runs_before_stacking(runs: list[TrainConfig], data: list) -> None:
+    with contextlib.ExitStack() as patches:
+        patches.enter_context(mock.patch("imbloss.train.epoch_metrics", sklearn_epoch_metrics))
+        patches.enter_context(
+            mock.patch("imbloss.train.classification_metrics", sklearn_classification_metrics)
+        )
+        one_model_runs(runs, data)
 
 
 def cpu_seconds(train, runs: list[TrainConfig], data: list) -> float:
@@ -62,25 +125,34 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    sklearn_classification_metrics([0, 1], [0, 1], ["a", "b"])  # scikit-learn's first call
     print(
         f"digits, imbalance ratio {args.imbalance_ratio:g}, {args.epochs} epochs, "
         f"{args.seeds} seeds, 1 thread, torch {torch.__version__}, median of {args.repeats} "
         "interleaved repeats (CPU time)\n"
     )
-    print("| loss | one-model s/run | stacked s/run | one-model / stacked | target |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| loss | before s/run | one-model s/run | stacked s/run | before / stacked "
+        "| one-model / stacked | target |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for loss in args.losses:
         runs = configs(loss, args.seeds, args.epochs, args.imbalance_ratio)
         data = [load_data(c.dataset, c.dataset_kwargs, c.seed) for c in runs]
-        times = {"one": [], "stacked": []}
+        ways = [("before", runs_before_stacking), ("one", one_model_runs), ("stacked", fit_stacked)]
+        times = {key: [] for key, _ in ways}
         for i in range(args.repeats):
-            pair = [("one", one_model_runs), ("stacked", fit_stacked)]
-            for key, train in pair if i % 2 == 0 else pair[::-1]:
+            for key, train in ways[i % 3 :] + ways[: i % 3]:
                 times[key].append(cpu_seconds(train, runs, data) / len(runs))
-        ratio = statistics.median(a / b for a, b in zip(times["one"], times["stacked"]))
+        before, one, stacked = (times[key] for key, _ in ways)
+        ratio = {
+            key: statistics.median(a / b for a, b in zip(times[key], stacked))
+            for key in ("before", "one")
+        }
         print(
-            f"| {loss} | {statistics.median(times['one']):.3f} | "
-            f"{statistics.median(times['stacked']):.3f} | {ratio:.1f} | {TARGET:g} |"
+            f"| {loss} | {statistics.median(before):.3f} | {statistics.median(one):.3f} | "
+            f"{statistics.median(stacked):.3f} | {ratio['before']:.1f} | {ratio['one']:.1f} "
+            f"| {TARGET:g} |"
         )
 
 
