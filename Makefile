@@ -28,11 +28,13 @@ lint: venv
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/ruff format --check src tests bench scripts
 
-# ratios measured in one run each: every loss against F.cross_entropy, and the default
-# model against the PyTorch char-RNN tutorial's recipe (needs the names data)
+# ratios measured in one run each: every loss against F.cross_entropy, the default model
+# against the PyTorch char-RNN tutorial's recipe (needs the names data), and digits runs
+# one model at a time against the seeds of a setting trained as one stacked model
 bench: venv
 	$(PY) bench/bench_losses.py
 	$(PY) bench/bench_training.py
+	$(PY) bench/bench_stacked.py
 
 clean:
 	rm -rf _build build dist

@@ -843,3 +843,30 @@ def test_pages_show_no_build_paths_or_pandas_artefacts(html, page):
         if not alt or alt == src or alt.endswith((".png", ".svg", ".jpg")) or "_images/" in alt:
             problems.append(f"image {name} has no real alt text: {alt!r}")
     assert not problems, f"{page}:\n" + "\n".join(problems)
+
+
+# --- the time each notebook says it takes ------------------------------------------------------
+
+STATED_TIME_RE = re.compile(
+    r"\*\*Time:\*\* about (?P<n>\d+(?:\.\d+)?) (?P<unit>s|min) on a 2-core CPU"
+)
+NOTEBOOK_STEMS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", NOTEBOOK_STEMS)
+def test_a_notebook_states_the_time_it_took(executed, stem):
+    """Each notebook's first cell states the time `make book` measured on the 2-core CPU of
+    CI, idle, and says that no GPU time was measured. The executed copy's own time
+    (papermill's ``duration``) lies in a band around the stated one: never under half of it,
+    and at most four times it, which a machine shared with other work can reach."""
+    import nbformat
+
+    first = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4).cells[0].source
+    stated = STATED_TIME_RE.search(first)
+    assert stated, f"{stem}: the first cell states no '**Time:** about N s|min on a 2-core CPU'"
+    assert "not measured on a GPU" in first and "Colab GPU)" not in first
+    seconds = float(stated["n"]) * (60 if stated["unit"] == "min" else 1)
+    took = nbformat.read(executed[stem], as_version=4).metadata.papermill.duration
+    # a few seconds of kernel start-up dominate the notebooks that train nothing
+    assert 0.5 * seconds - 5 <= took <= 4 * seconds + 10, (stem, seconds, took)

@@ -443,6 +443,14 @@ def test_divergence_is_one_line_with_the_epoch_and_what_to_lower() -> None:
     assert "lower the learning rate (--lr)" in err
 
 
+def test_divergence_that_breaks_the_loss_is_the_same_one_line() -> None:
+    """GHM-C cannot bin the NaN gradient norms of diverged logits: its error becomes the
+    divergence line, not a bincount traceback."""
+    err = failed_cleanly(imbloss("train", *TINY, "--loss", "ghm", "--lr", "1e30"), 6)
+    assert "training diverged: the logits became non-finite in epoch 1" in err
+    assert "bincount" not in err and "lower the learning rate (--lr)" in err
+
+
 def _children(pid: int) -> set[int]:
     """The processes whose parent is ``pid`` (read from /proc)."""
     children = set()

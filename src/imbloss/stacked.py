@@ -45,7 +45,6 @@ from imbloss.config import TrainConfig, resolve_device, stack_key
 from imbloss.data import epoch_indices
 from imbloss.data.base import PreparedData
 from imbloss.diagnostics import GradientDiagnostics, head_classes
-from imbloss.errors import TrainingDiverged
 from imbloss.losses import build_loss, class_balanced_weights
 from imbloss.metrics import classification_metrics, epoch_metrics
 from imbloss.models import CosineClassifier, FeatureMLP, build_model
@@ -55,10 +54,12 @@ from imbloss.train import (
     DRW_BETA,
     _torch_threads,
     default_num_threads,
+    diverged,
     drw_epoch,
     learning_rate,
     library_versions,
     load_data,
+    non_finite_logits_diverge,
     seed_everything,
 )
 
@@ -225,17 +226,13 @@ class _StackedTrainer:
                 self._start_reweighting()
             tick = time.perf_counter()
             lr = learning_rate(config, self.step, self.steps_per_epoch * config.epochs)
-            seen += self._train_epoch()
+            seen += self._train_epoch(epoch)
             diags = self.diagnostics.compute_per_model()  # the epoch's one host synchronisation
             epoch_s = time.perf_counter() - tick
             for k, diag in enumerate(diags):
                 if not np.isfinite(diag["loss"]):
-                    c = self.configs[k]
-                    raise TrainingDiverged(
-                        f"training diverged: the loss became {diag['loss']} in epoch {epoch} "
-                        f"(seed {c.seed}, loss={c.loss!r}, loss_kwargs={c.loss_kwargs}, "
-                        f"lr={c.lr}); lower the learning rate (--lr) or the loss's keywords"
-                    )
+                    what = f"the loss of seed {self.configs[k].seed} became {diag['loss']}"
+                    raise diverged(config, epoch, what)
             tick = time.perf_counter()
             predicted = self._logits(self.val).argmax(2)
             vals = [
@@ -313,7 +310,7 @@ class _StackedTrainer:
         for loss in self.losses:
             loss.weight = weights
 
-    def _train_epoch(self) -> int:
+    def _train_epoch(self, epoch: int) -> int:
         """One pass of optimiser steps for every model; returns the rows trained (all models')."""
         config, train = self.config, self.train
         total_steps = self.steps_per_epoch * config.epochs
@@ -336,7 +333,8 @@ class _StackedTrainer:
             with self.autocast():
                 logits = self.model(x)
             logits.retain_grad()
-            per_model = self._per_model_loss(logits, target)
+            with non_finite_logits_diverge(config, epoch, logits):
+                per_model = self._per_model_loss(logits, target)
             self.optimizer.zero_grad(set_to_none=True)
             per_model.sum().backward()
             self.optimizer.step()

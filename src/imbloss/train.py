@@ -104,6 +104,28 @@ def fit_and_predict(
     return result, predictions
 
 
+def diverged(config: TrainConfig, epoch: int, what: str) -> TrainingDiverged:
+    """The error of a run whose training diverged in ``epoch``: what became non-finite, the
+    loss and learning rate, and what to lower."""
+    return TrainingDiverged(
+        f"training diverged: {what} in epoch {epoch} (loss={config.loss!r}, "
+        f"loss_kwargs={config.loss_kwargs}, lr={config.lr}); "
+        "lower the learning rate (--lr) or the loss's keywords"
+    )
+
+
+@contextlib.contextmanager
+def non_finite_logits_diverge(config: TrainConfig, epoch: int, logits: torch.Tensor):
+    """A loss that fails on non-finite logits (GHM-C cannot bin a NaN gradient norm) raises
+    :func:`diverged` instead; the logits are only inspected once the loss has failed."""
+    try:
+        yield
+    except RuntimeError as error:
+        if bool(torch.isfinite(logits).all()):
+            raise
+        raise diverged(config, epoch, "the logits became non-finite") from error
+
+
 def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
     """The learning rate of optimiser step ``step`` (0-based) of ``total_steps``.
 
@@ -177,15 +199,11 @@ class _Trainer:
                 self._start_reweighting()
             tick = time.perf_counter()
             lr = learning_rate(config, self.step, self.steps_per_epoch * config.epochs)
-            seen += self._train_epoch()
+            seen += self._train_epoch(epoch)
             diag = self.diagnostics.compute()  # the epoch's one host synchronisation
             epoch_s = time.perf_counter() - tick
             if not np.isfinite(diag["loss"]):
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {diag['loss']} in epoch {epoch} "
-                    f"(loss={config.loss!r}, loss_kwargs={config.loss_kwargs}, lr={config.lr}); "
-                    "lower the learning rate (--lr) or the loss's keywords"
-                )
+                raise diverged(config, epoch, f"the loss became {diag['loss']}")
             tick = time.perf_counter()
             val = epoch_metrics(
                 self.val.y_cpu, self._logits(self.val).argmax(1), self.data.num_classes
@@ -250,7 +268,7 @@ class _Trainer:
         weights = class_balanced_weights(self.data.class_counts, beta=DRW_BETA)
         self.loss_fn.weight = weights.to(self.device)
 
-    def _train_epoch(self) -> int:
+    def _train_epoch(self, epoch: int) -> int:
         """One pass of optimiser steps; returns the number of rows trained on (all ranks')."""
         config, train = self.config, self.train
         total_steps = self.steps_per_epoch * config.epochs
@@ -267,10 +285,11 @@ class _Trainer:
             with self.autocast():
                 logits = self.step_model(x, lengths)
             logits.retain_grad()
-            if self.global_mean is None:
-                loss = batch_loss = self.loss_fn(logits, target)
-            else:
-                loss, batch_loss = self.global_mean(logits, target)
+            with non_finite_logits_diverge(self.config, epoch, logits):
+                if self.global_mean is None:
+                    loss = batch_loss = self.loss_fn(logits, target)
+                else:
+                    loss, batch_loss = self.global_mean(logits, target)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
