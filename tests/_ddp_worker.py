@@ -57,8 +57,8 @@ def train_epochs(config: TrainConfig, data: PreparedData) -> dict:
     model = build_model(data, hidden_size=config.hidden_size, embedding_dim=config.embedding_dim)
     trainer = _Trainer(config, data, model, loss_fn, torch.device("cpu"))
     diagnostics = []
-    for _ in range(config.epochs):
-        trainer._train_epoch()
+    for epoch in range(1, config.epochs + 1):
+        trainer._train_epoch(epoch)
         diagnostics.append(trainer.diagnostics.compute())
     return {
         "params": model.state_dict(),
