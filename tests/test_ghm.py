@@ -442,6 +442,46 @@ def test_bias_correction_counts_steps_per_bin():
 
 
 # ----------------------------------------------------------------------------------------------
+# Groups: independent statistics for the blocks of one batch (stacked models)
+
+
+@pytest.mark.parametrize("use_sigmoid", [False, True])
+@pytest.mark.parametrize("momentum, bias_correction", [(0.0, False), (0.75, False), (0.75, True)])
+def test_groups_equal_one_loss_per_block_over_steps(use_sigmoid, momentum, bias_correction):
+    """G blocks laid end to end through one ``groups=G`` loss give, row for row and state for
+    state, what G separate losses give on their own blocks, step after step (ignored rows too)."""
+    groups, rows, classes, bins = 3, 8, 5, 6
+    kwargs = dict(bins=bins, momentum=momentum, bias_correction=bias_correction)
+    kwargs.update(use_sigmoid=use_sigmoid, reduction="none")
+    grouped = GHMCLoss(groups=groups, **kwargs)
+    separate = [GHMCLoss(**kwargs) for _ in range(groups)]
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(4):
+        logits = torch.randn(groups * rows, classes, generator=gen) * 3
+        if use_sigmoid:
+            target = (torch.rand(groups * rows, classes, generator=gen) < 0.3).float()
+            target[::5, 1] = -100
+        else:
+            target = torch.randint(classes, (groups * rows,), generator=gen)
+            target[::5] = -100
+        whole = grouped(logits, target)
+        parts = [
+            loss(z, y) for loss, z, y in zip(separate, logits.split(rows), target.split(rows))
+        ]
+        torch.testing.assert_close(whole, torch.cat(parts))
+        for name in ("acc_sum", "steps", "last_counts"):
+            expected = torch.stack([getattr(loss, name) for loss in separate])
+            torch.testing.assert_close(getattr(grouped, name), expected)
+
+
+def test_groups_need_a_batch_of_equal_blocks():
+    with pytest.raises(ValueError, match=r"groups=3 needs .* got 8 rows, not a multiple of 3"):
+        GHMCLoss(groups=3)(torch.randn(8, 4), torch.zeros(8, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"groups must be an integer >= 1; got 0"):
+        GHMCLoss(groups=0)
+
+
+# ----------------------------------------------------------------------------------------------
 # Distributed
 
 

@@ -41,7 +41,7 @@ def _configs(loss: str, epochs: int = 4, **fields) -> list[TrainConfig]:
         ("ce", {}),
         ("cb_ce", {"loss_kwargs": {"beta": 0.99}}),  # class weights: a weighted mean
         ("focal", {"loss_kwargs": {"gamma": 2.0}}),
-        ("ghm", {}),  # couples a batch's examples: one loss instance per model
+        ("ghm", {}),  # couples a batch's examples: groups=K, statistics per model
         ("logit_adjusted", {}),
         # cosine classifier, margins and scale, re-weighting from epoch 4 with a step in lr
         ("ldam_drw", {"drw_start": 0.7}),

@@ -21,11 +21,12 @@ for every seed). Each model keeps what its one-model run
 
 ``tests/test_stacked.py`` checks that a stacked run equals the one-model runs of the same
 seeds to float tolerance; ``bench/bench_stacked.py`` measures the CPU time per run. The
-same code runs on CUDA (with the bf16 autocast of the one-model trainer). A loss whose
-value couples the examples of a batch (GHM-C's gradient density and its moving average)
-gets one instance per model; every other loss is one call with ``reduction="none"`` over
-all ``K`` batches, divided by each model's mean denominator (the sum of its class weights,
-or its batch size).
+same code runs on CUDA (with the bf16 autocast of the one-model trainer). The loss is one
+call with ``reduction="none"`` over all ``K`` batches, each model's rows summed and divided
+by that model's ``mean_denominator`` (what its one-model ``reduction="mean"`` divides by). A
+loss whose value couples the examples of a batch (GHM-C's gradient density and its moving
+average) is built with ``groups=K``: one set of statistics per model, as ``K`` separate
+losses would keep.
 
 Dropout draws its masks in another order than ``K`` one-model runs, so with ``dropout > 0``
 the runs are valid but not equal to the one-model ones.
@@ -63,8 +64,8 @@ from imbloss.train import (
     seed_everything,
 )
 
-# losses whose batch value is not a mean of per-example terms: one instance per model
-BATCH_COUPLED_LOSSES = ("ghm",)
+# losses whose batch value couples its examples: built with groups=K (statistics per model)
+GROUPED_LOSSES = ("ghm",)
 
 
 class StackedMLP(nn.Module):
@@ -180,18 +181,10 @@ class _StackedTrainer:
         )
         self.generators = [torch.Generator().manual_seed(c.seed) for c in configs]
         self.class_counts = counts = data[0].class_counts
-        self.per_model_loss = config.loss in BATCH_COUPLED_LOSSES
-        if self.per_model_loss:
-            self.losses = [
-                build_loss(config.loss, class_counts=counts, **config.loss_kwargs).to(device)
-                for _ in configs
-            ]
-        else:
-            self.losses = [
-                build_loss(
-                    config.loss, class_counts=counts, reduction="none", **config.loss_kwargs
-                ).to(device)
-            ]
+        grouped = {"groups": len(configs)} if config.loss in GROUPED_LOSSES else {}
+        self.loss = build_loss(
+            config.loss, class_counts=counts, reduction="none", **grouped, **config.loss_kwargs
+        ).to(device)
         self.train = _stack([d.train for d in data], device)
         self.val = _stack([d.val for d in data], device)
         self.test = _stack([d.test for d in data], device)
@@ -203,7 +196,7 @@ class _StackedTrainer:
         self.autocast = lambda: torch.autocast(
             device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
         )
-        self.decision_scale = float(getattr(self.losses[0], "scale", 1.0))
+        self.decision_scale = float(getattr(self.loss, "scale", 1.0))
         self.steps_per_epoch = -(-len(data[0].train) // config.batch_size)
         self.step = 0
 
@@ -305,10 +298,8 @@ class _StackedTrainer:
         return outcomes
 
     def _start_reweighting(self) -> None:
-        """Deferred re-weighting: every loss's class weights become class-balanced weights."""
-        weights = class_balanced_weights(self.class_counts, beta=DRW_BETA).to(self.device)
-        for loss in self.losses:
-            loss.weight = weights
+        """Deferred re-weighting: the loss's class weights become class-balanced weights."""
+        self.loss.weight = class_balanced_weights(self.class_counts, beta=DRW_BETA).to(self.device)
 
     def _train_epoch(self, epoch: int) -> int:
         """One pass of optimiser steps for every model; returns the rows trained (all models')."""
@@ -343,16 +334,13 @@ class _StackedTrainer:
         return orders.numel()
 
     def _per_model_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Each model's batch-mean loss (K,): one call over every model's rows where it can be."""
-        if self.per_model_loss:
-            return torch.stack([loss(z, y) for loss, z, y in zip(self.losses, logits, target)])
-        loss = self.losses[0]
+        """Each model's batch-mean loss (K,): one call over every model's rows, each model's
+        sum divided by its own ``mean_denominator``."""
+        loss = self.loss
         k_models, batch, classes = logits.shape
         per_row = loss(logits.reshape(k_models * batch, classes), target.reshape(-1))
-        per_row = per_row.reshape(k_models, batch)
-        if loss.weight is None:
-            return per_row.sum(1) / batch
-        return per_row.sum(1) / loss.weight[target].sum(1)
+        denominators = torch.stack([loss.mean_denominator(z, y) for z, y in zip(logits, target)])
+        return per_row.reshape(k_models, batch).sum(1) / denominators.to(per_row.dtype)
 
     @torch.no_grad()
     def _logits(self, split: _StackedSplit) -> torch.Tensor:

@@ -49,10 +49,16 @@ process's own kept elements (:meth:`GHMCLoss.mean_denominator`), which
 :class:`imbloss.distributed.GlobalBatchMean` turns into the global batch's mean. Every rank
 must then call ``forward`` the same number of times (it is a collective).
 
+Groups (``groups=G``): G independent sets of bin statistics, for G models trained as one
+(:func:`imbloss.stacked.fit_stacked`). The batch is G blocks of equal size laid end to
+end (model-major rows ``(G * N, C)``, or G leading blocks of the sigmoid form's rows); each
+block's ``beta`` comes from its own counts, ``tot`` and non-empty bins, exactly as G separate
+losses would compute them, in one pass.
+
 The module is stateful: ``acc_sum`` (moving averages), ``steps`` (updates per bin)
 and ``last_counts`` (the latest batch's bin counts, global under distributed) are
-buffers, so ``state_dict()`` and ``.to()`` carry them. Like ``nn.BatchNorm``, it updates
-them only in training mode: a call in training mode updates them (also under
+buffers of length ``bins`` (``(groups, bins)`` with groups), so ``state_dict()`` and
+``.to()`` carry them. Like ``nn.BatchNorm``, it updates them only in training mode: a call in training mode updates them (also under
 ``torch.no_grad()``, as BatchNorm does), a call after ``.eval()`` computes the weights a
 training call would, from the statistics updated by this batch alone, and stores
 nothing (nor all-reduces: evaluation is local). ``always_update=True`` keeps
@@ -101,6 +107,8 @@ class GHMCLoss(SoftmaxLoss):
         ignore_index: target value whose positions (softmax) or elements (sigmoid)
             add nothing and are not counted in the bins.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        groups: number of independent sets of bin statistics, each for one equal block of
+            the batch's rows (see the module docstring); 1 for one batch.
     """
 
     def __init__(
@@ -115,6 +123,7 @@ class GHMCLoss(SoftmaxLoss):
         label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: str = "mean",
+        groups: int = 1,
     ) -> None:
         super().__init__(
             weight, label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction
@@ -131,14 +140,18 @@ class GHMCLoss(SoftmaxLoss):
         self.use_sigmoid = bool(use_sigmoid)
         self.bias_correction = bool(bias_correction)
         self.always_update = bool(always_update)
-        self.register_buffer("acc_sum", torch.zeros(bins))
-        self.register_buffer("steps", torch.zeros(bins, dtype=torch.long))
-        self.register_buffer("last_counts", torch.zeros(bins, dtype=torch.long))
+        check_int("groups", groups, minimum=1)
+        self.groups = int(groups)
+        shape = (bins,) if groups == 1 else (groups, bins)
+        self.register_buffer("acc_sum", torch.zeros(shape))
+        self.register_buffer("steps", torch.zeros(shape, dtype=torch.long))
+        self.register_buffer("last_counts", torch.zeros(shape, dtype=torch.long))
 
     def extra_repr(self) -> str:
         return (
             f"bins={self.bins}, momentum={self.momentum}, use_sigmoid={self.use_sigmoid}, "
             f"bias_correction={self.bias_correction}, always_update={self.always_update}, "
+            + (f"groups={self.groups}, " if self.groups > 1 else "")
             + super().extra_repr()
         )
 
@@ -157,28 +170,41 @@ class GHMCLoss(SoftmaxLoss):
         ``g``'s bin counts; stores
         the updated statistics when updating (training mode or ``always_update``)."""
         update = self.training or self.always_update
-        idx = self._bin_index(g, ignored).reshape(-1)
-        counts = _bin_counts(idx, self.bins + 1)[: self.bins]  # the last: ignored
+        groups, size = self.groups, self.bins + 1  # bin ``bins`` of each group: the ignored
+        if g.shape[0] % groups:
+            raise ValueError(
+                f"groups={groups} needs a batch of {groups} equal blocks of rows; got "
+                f"{g.shape[0]} rows, not a multiple of {groups}"
+            )
+        idx = self._bin_index(g, ignored).view(groups, -1)
+        if groups > 1:  # group k's bins are k * size ... k * size + bins
+            idx = idx + torch.arange(0, groups * size, size, device=idx.device, dtype=idx.dtype)[
+                :, None
+            ]
+        idx = idx.reshape(-1)
+        counts = _bin_counts(idx, groups * size).view(groups, size)[:, : self.bins].contiguous()
         if update and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             dist.all_reduce(counts)
-        tot = counts.sum()
+        tot = counts.sum(1, keepdim=True)
 
         hit = counts > 0
         mmt = self.momentum
-        acc_sum = torch.where(hit, mmt * self.acc_sum + (1 - mmt) * counts, self.acc_sum)
-        steps = self.steps + hit
+        acc_old, steps_old = self.acc_sum.view(groups, -1), self.steps.view(groups, -1)
+        acc_sum = torch.where(hit, mmt * acc_old + (1 - mmt) * counts, acc_old)
+        steps = steps_old + hit
         if update:
-            self.acc_sum.copy_(acc_sum)
-            self.steps.copy_(steps)
-            self.last_counts.copy_(counts)
+            self.acc_sum.copy_(acc_sum.view_as(self.acc_sum))
+            self.steps.copy_(steps.view_as(self.steps))
+            self.last_counts.copy_(counts.view_as(self.last_counts))
 
         density = acc_sum
         if self.bias_correction:
             density = density / (1 - mmt ** steps.clamp(min=1))
         per_bin = tot / torch.where(hit, density, torch.ones_like(density))
-        per_bin = torch.where(hit, per_bin, torch.zeros_like(per_bin)) / hit.sum().clamp(min=1)
-        per_bin = torch.cat([per_bin, per_bin.new_zeros(1)]).to(g.dtype)
-        return _bin_values(per_bin, idx).view_as(g)
+        per_bin = torch.where(hit, per_bin, torch.zeros_like(per_bin))
+        per_bin = per_bin / hit.sum(1, keepdim=True).clamp(min=1)
+        per_bin = torch.cat([per_bin, per_bin.new_zeros(groups, 1)], dim=1).to(g.dtype)
+        return _bin_values(per_bin.reshape(-1), idx).view_as(g)
 
     def _bin_index(self, g: torch.Tensor, ignored: torch.Tensor | None) -> torch.Tensor:
         """Bin i (int32) of each g in [0, 1], ``bins`` where ``ignored``: edges[i] <= g <
