@@ -61,8 +61,9 @@ buffers of length ``bins`` (``(groups, bins)`` with groups), so ``state_dict()``
 ``.to()`` carry them. Like ``nn.BatchNorm``, it updates them only in training mode: a
 call in training mode updates them (also under ``torch.no_grad()``, as BatchNorm does),
 a call after ``.eval()`` computes the weights a training call would, from the statistics
-updated by this batch alone, and stores nothing (nor all-reduces: evaluation is local). ``always_update=True`` keeps
-mmdetection's behaviour, an update on every call in either mode.
+updated by this batch alone, and stores nothing (nor all-reduces: evaluation is local).
+``always_update=True`` keeps mmdetection's behaviour, an update on every call in either
+mode.
 """
 
 from __future__ import annotations
