@@ -465,9 +465,7 @@ def test_groups_equal_one_loss_per_block_over_steps(use_sigmoid, momentum, bias_
             target = torch.randint(classes, (groups * rows,), generator=gen)
             target[::5] = -100
         whole = grouped(logits, target)
-        parts = [
-            loss(z, y) for loss, z, y in zip(separate, logits.split(rows), target.split(rows))
-        ]
+        parts = [loss(z, y) for loss, z, y in zip(separate, logits.split(rows), target.split(rows))]
         torch.testing.assert_close(whole, torch.cat(parts))
         for name in ("acc_sum", "steps", "last_counts"):
             expected = torch.stack([getattr(loss, name) for loss in separate])

@@ -179,9 +179,10 @@ class GHMCLoss(SoftmaxLoss):
             )
         idx = self._bin_index(g, ignored).view(groups, -1)
         if groups > 1:  # group k's bins are k * size ... k * size + bins
-            idx = idx + torch.arange(0, groups * size, size, device=idx.device, dtype=idx.dtype)[
-                :, None
-            ]
+            idx = (
+                idx
+                + torch.arange(0, groups * size, size, device=idx.device, dtype=idx.dtype)[:, None]
+            )
         idx = idx.reshape(-1)
         counts = _bin_counts(idx, groups * size).view(groups, size)[:, : self.bins].contiguous()
         if update and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
