@@ -139,8 +139,14 @@ def test_config_errors_name_the_bad_value_and_the_choices() -> None:
         TrainConfig(sampler="oversample")
     with pytest.raises(ValueError, match="lr must be a number in"):
         TrainConfig(lr=0)
-    with pytest.raises(ValueError, match="epochs must be an integer >= 1; got 2.5"):
+    with pytest.raises(TypeError, match=r"epochs must be an integer; got 2.5 \(float\)"):
         TrainConfig(epochs=2.5)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1; got 0"):
+        TrainConfig(epochs=0)
+    with pytest.raises(TypeError, match=r"quiet must be True or False; got 1 \(int\)"):
+        TrainConfig(quiet=1)
+    with pytest.raises(TypeError, match=r"loss_kwargs must be a dict with string keys"):
+        TrainConfig(loss_kwargs=[("gamma", 2.0)])
     with pytest.raises(ValueError, match="device='tpu'"):
         TrainConfig(device="tpu")
     with pytest.raises(ValueError, match=r"\['ratio'\].*'digits'.*imbalance_ratio"):

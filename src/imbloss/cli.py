@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with interrupts.recorded(), _warnings_as_lines(args._parser.prog):
             return _train(args) if args.command == "train" else _sweep(args)
-    except (ImbLossError, ValueError, KeyboardInterrupt) as error:
+    except (ImbLossError, ValueError, TypeError, KeyboardInterrupt) as error:
         if args.debug or os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
             raise
         return _report(error, args._parser)
@@ -397,7 +397,7 @@ def _report(error: BaseException, parser: argparse.ArgumentParser) -> int:
     if isinstance(error, KeyboardInterrupt):
         print(f"{parser.prog}: {str(error) or 'interrupted; nothing was written'}", file=sys.stderr)
         return INTERRUPTED
-    if not isinstance(error, ImbLossError):  # a ValueError: a bad option or value
+    if not isinstance(error, ImbLossError):  # a ValueError or TypeError: a bad option or value
         parser.print_usage(sys.stderr)
     print(f"{parser.prog}: error: {error}", file=sys.stderr)
     return getattr(error, "exit_code", 2)

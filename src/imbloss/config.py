@@ -1,8 +1,8 @@
 """What defines a training run: :class:`TrainConfig`, checked when it is created.
 
 The trainer (:func:`imbloss.train.fit`) reads it; the sweep builds many of them from a
-spec. Invalid values raise ``ValueError`` naming the field, the value and what was
-expected.
+spec. Invalid values raise ``ValueError`` (a value of the wrong type ``TypeError``) naming
+the field, the value and what was expected (:mod:`imbloss.checks`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 
 import torch
 
+from imbloss.checks import check_bool, check_choice, check_int, check_mapping, check_real
 from imbloss.data import DATASETS, SAMPLERS, prepare_digits, prepare_names
 from imbloss.losses import LOSSES, build_loss
-from imbloss.losses._checks import check_choice as _check_choice
-from imbloss.losses._checks import check_int as _check_int
-from imbloss.losses._checks import check_real as _check_real
 from imbloss.runs import RUNTIME_FIELDS, run_id
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -41,7 +39,8 @@ STEP_AT, STEP_FACTOR = 0.8, 0.1
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run; invalid values raise ``ValueError`` at creation.
+    """Everything that defines a training run; invalid values raise ``ValueError`` (wrong types
+    ``TypeError``) at creation.
 
     Attributes:
         dataset: one of :data:`imbloss.data.DATASETS`.
@@ -100,20 +99,18 @@ class TrainConfig:
     quiet: bool = False
 
     def __post_init__(self) -> None:
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("loss", self.loss, LOSSES)
-        _check_choice("sampler", self.sampler, SAMPLERS)
-        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        _check_choice("classifier", self.classifier, CLASSIFIERS)
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("classifier", self.classifier, CLASSIFIERS)
         if self.drw_start is not None:
-            _check_real(
+            check_real(
                 "drw_start", self.drw_start, low=0.0, high=1.0, low_open=True, high_open=True
             )
             self.drw_start = float(self.drw_start)
         for name in ("dataset_kwargs", "loss_kwargs"):
-            value = getattr(self, name)
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-                raise ValueError(f"{name} must be a dict with string keys; got {value!r}")
+            check_mapping(name, getattr(self, name))
         # the loss keywords are checked by building the loss once (names and values);
         # two placeholder class counts stand in for the data's
         build_loss(self.loss, class_counts=torch.ones(2), **self.loss_kwargs)
@@ -132,26 +129,25 @@ class TrainConfig:
             "batch_size",
             "length_grouping",
         ):
-            _check_int(name, getattr(self, name), minimum=1)
+            check_int(name, getattr(self, name), minimum=1)
             setattr(self, name, int(getattr(self, name)))  # NumPy integers -> int (JSON, run_id)
         if self.drw_start is not None and math.floor(self.drw_start * self.epochs) < 1:
             raise ValueError(
                 f"drw_start={self.drw_start} with epochs={self.epochs} re-weights from the first "
                 f"epoch (class-balanced CE, not DRW); expected drw_start >= {1 / self.epochs:g}"
             )
-        _check_int("seed", self.seed, minimum=0)
+        check_int("seed", self.seed, minimum=0)
         self.seed = int(self.seed)
         if self.num_threads is not None:
-            _check_int("num_threads", self.num_threads, minimum=1)
+            check_int("num_threads", self.num_threads, minimum=1)
             self.num_threads = int(self.num_threads)
-        _check_real("lr", self.lr, low=0.0, high=math.inf, low_open=True, high_open=True)
-        _check_real("weight_decay", self.weight_decay, low=0.0, high=math.inf, high_open=True)
-        _check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        if not isinstance(self.quiet, bool):
-            raise ValueError(f"quiet must be True or False; got {self.quiet!r}")
-        if not isinstance(self.device, str) or (
-            self.device not in DEVICES and not _is_cuda_index(self.device)
-        ):
+        check_real("lr", self.lr, low=0.0, high=math.inf, low_open=True, high_open=True)
+        check_real("weight_decay", self.weight_decay, low=0.0, high=math.inf, high_open=True)
+        check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        check_bool("quiet", self.quiet)
+        if not isinstance(self.device, str):
+            raise TypeError(f"device must be a string; got {self.device!r}")
+        if self.device not in DEVICES and not _is_cuda_index(self.device):
             raise ValueError(
                 f"device={self.device!r} is not valid; expected one of {DEVICES} or 'cuda:N'"
             )
@@ -160,7 +156,7 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         """Build from a mapping; an unknown key is an error that lists the valid ones."""
         if not isinstance(values, dict):
-            raise ValueError(f"a train config must be a mapping; got {type(values).__name__}")
+            raise TypeError(f"a train config must be a mapping; got {type(values).__name__}")
         valid = [f.name for f in fields(cls)]
         unknown = sorted(set(values) - set(valid))
         if unknown:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from imbloss import posthoc, stats
+from imbloss.checks import check_choice
 from imbloss.runs import (
     TARGET_METRICS,
     Predictions,
@@ -42,8 +43,7 @@ SHOWN_SETTINGS = ("drw_start", "classifier", "lr_schedule")
 
 
 def _check_metric(metric: str) -> None:
-    if metric not in TARGET_METRICS:
-        raise ValueError(f"metric={metric!r} is not valid; expected one of {TARGET_METRICS}")
+    check_choice("metric", metric, TARGET_METRICS)
 
 
 def results_frame(

@@ -244,8 +244,8 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
                     }
                     try:
                         configs.append(TrainConfig.from_dict(values))
-                    except ValueError as error:
-                        raise ValueError(f"{where}: {error}") from None
+                    except (ValueError, TypeError) as error:
+                        raise type(error)(f"{where}: {error}") from None
     return configs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from imbloss.checks import check_choice
 from imbloss.data.base import PreparedData, TensorSplit
 from imbloss.data.longtail import longtail_class_sizes, prepare_digits
 from imbloss.data.names import LANGUAGES, load_names, prepare_names, split_names
@@ -31,6 +32,5 @@ __all__ = [
 
 def prepare_dataset(name: str, **kwargs) -> PreparedData:
     """``prepare_names(**kwargs)`` or ``prepare_digits(**kwargs)``, chosen by ``name``."""
-    if name not in DATASETS:
-        raise ValueError(f"dataset {name!r} is not known; expected one of {DATASETS}")
+    check_choice("dataset", name, DATASETS)
     return prepare_names(**kwargs) if name == "names" else prepare_digits(**kwargs)

@@ -17,6 +17,8 @@ from types import MappingProxyType
 
 import yaml
 
+from imbloss.checks import check_choice
+
 _HERE = Path(__file__).parent
 
 
@@ -42,8 +44,7 @@ def load_spec(path: str | Path) -> dict:
 
 def profile_path(name: str) -> Path:
     """The YAML file of the built-in profile ``name``."""
-    if name not in PROFILE_NAMES:
-        raise ValueError(f"profile={name!r} is not valid; expected one of {PROFILE_NAMES}")
+    check_choice("profile", name, PROFILE_NAMES)
     return _HERE / f"{name}.yaml"
 
 
