@@ -1,10 +1,8 @@
 """Sigmoid focal loss: the numbers of torchvision.ops.sigmoid_focal_loss.
 
-torchvision cannot be installed here, so its published formula is written out below as the
-reference (torchvision/ops/focal_loss.py, https://github.com/pytorch/vision, from fvcore):
-
-    p = sigmoid(x); ce = BCE-with-logits(x, t); p_t = p t + (1 - p)(1 - t)
-    loss = ce (1 - p_t)^γ;  if α >= 0: loss *= α t + (1 - α)(1 - t);  then mean / sum / none
+torchvision cannot be installed here, so its published formula is the reference
+:func:`imbloss.peers.torchvision_sigmoid_focal_loss` (torchvision/ops/focal_loss.py), the
+copy bench/bench_peers.py times.
 """
 
 import pytest
@@ -12,21 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from imbloss.losses import SigmoidFocalLoss, sigmoid_focal_loss
-
-
-def torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
+from imbloss.peers import torchvision_sigmoid_focal_loss
 
 
 def sample(shape, soft=False, seed=0, dtype=torch.float64, device="cpu"):

@@ -10,8 +10,8 @@ import os
 import numpy as np
 import pytest
 import torch
+from _datasets import tiny_names
 
-from imbloss.data.base import PreparedData, TensorSplit
 from imbloss.diagnostics import GradientDiagnostics, head_classes
 from imbloss.losses import LOSSES, build_loss
 from imbloss.runs import Predictions
@@ -27,24 +27,6 @@ from imbloss.train import (
     load_data,
     resolve_device,
 )
-
-# --- tiny synthetic names: the class is the first character, the rest is noise -------------
-
-
-def tiny_names(counts=(60, 24, 10), seed: int = 0) -> PreparedData:
-    """A long-tailed sequence dataset a BiGRU can learn in a few epochs."""
-    gen = torch.Generator().manual_seed(seed)
-
-    def split(scale: float) -> TensorSplit:
-        ys = torch.cat([torch.full((max(1, round(n * scale)),), c) for c, n in enumerate(counts)])
-        lengths = torch.randint(2, 9, (len(ys),), generator=gen)
-        x = torch.randint(2 + len(counts), 12, (len(ys), 8), generator=gen)
-        x[:, 0] = 2 + ys
-        x[torch.arange(8)[None, :] >= lengths[:, None]] = 0
-        return TensorSplit(x, ys, lengths)
-
-    return PreparedData(split(1.0), split(0.5), split(0.5), ["big", "mid", "small"], "sequence", 12)
-
 
 FAST = dict(epochs=3, batch_size=16, hidden_size=8, embedding_dim=4, quiet=True)
 

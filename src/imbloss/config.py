@@ -8,7 +8,6 @@ the field, the value and what was expected (:mod:`imbloss.checks`).
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -16,17 +15,13 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 
 from imbloss.checks import check_bool, check_choice, check_int, check_mapping, check_real
-from imbloss.data import DATASETS, SAMPLERS, prepare_digits, prepare_names
+from imbloss.data import DATASET_KWARGS, DATASETS, SAMPLERS
 from imbloss.losses import LOSSES, build_loss
+from imbloss.models import CLASSIFIERS
 from imbloss.runs import RUNTIME_FIELDS, run_id
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-DATASET_KWARGS = {
-    name: tuple(inspect.signature(prepare).parameters)
-    for name, prepare in (("names", prepare_names), ("digits", prepare_digits))
-}
 LR_SCHEDULES = ("constant", "cosine", "step")
-CLASSIFIERS = ("linear", "cosine")
 # Named training conditions beyond a bare loss: the config fields each one sets.
 # LDAM-DRW as published (Cao et al. 2019): a cosine classifier, LDAM's margins and scale,
 # class-balanced re-weighting switched on with a tenfold learning-rate step late in training.

@@ -53,6 +53,8 @@ from imbloss.runs import TARGET_METRICS, Predictions, RunResult, condition
 __all__ = [
     "RunResult",
     "TrainConfig",
+    "Trainer",
+    "build_run",
     "fit",
     "fit_and_predict",
     "learning_rate",
@@ -87,21 +89,28 @@ def fit_and_predict(
             data = load_data(config.dataset, config.dataset_kwargs, config.seed)
         device = distributed.rank_device(resolve_device(config.device))
         with distributed.process_group(device):
-            # the whole training set's counts on every rank, not a shard's
-            loss_fn = build_loss(config.loss, class_counts=data.class_counts, **config.loss_kwargs)
-            seed_everything(config.seed)
-            model = build_model(
-                data,
-                hidden_size=config.hidden_size,
-                embedding_dim=config.embedding_dim,
-                num_layers=config.num_layers,
-                dropout=config.dropout,
-                classifier=config.classifier,
-            )
-            trainer = _Trainer(config, data, model.to(device), loss_fn.to(device), device)
-            result, predictions = trainer.run()
+            result, predictions = build_run(config, data, device).run()
     result.timings["total_s"] = time.perf_counter() - start
     return result, predictions
+
+
+def build_run(config: TrainConfig, data: PreparedData, device: torch.device) -> Trainer:
+    """One run assembled as :func:`fit_and_predict` assembles it, not yet trained: the loss
+    (for the whole training set's counts, on every rank), the model seeded by
+    ``config.seed``, both on ``device``, in a :class:`Trainer`. The seam for code that drives
+    the epochs itself (:meth:`Trainer.train_epoch`); in a process group, call it inside the
+    group, as ``fit`` does."""
+    loss_fn = build_loss(config.loss, class_counts=data.class_counts, **config.loss_kwargs)
+    seed_everything(config.seed)
+    model = build_model(
+        data,
+        hidden_size=config.hidden_size,
+        embedding_dim=config.embedding_dim,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        classifier=config.classifier,
+    )
+    return Trainer(config, data, model.to(device), loss_fn.to(device), device)
 
 
 def diverged(config: TrainConfig, epoch: int, what: str) -> TrainingDiverged:
@@ -146,8 +155,10 @@ def drw_epoch(config: TrainConfig) -> int | None:
     return int(math.floor(config.drw_start * config.epochs)) + 1
 
 
-class _Trainer:
-    """The epoch loop of :func:`fit`, with its state in one place.
+class Trainer:
+    """The epoch loop of :func:`fit`, with its state in one place (build it with
+    :func:`build_run`): :meth:`run` trains every epoch and scores the selected ones,
+    :meth:`train_epoch` trains one.
 
     In a process group ``step_model`` is the DDP-wrapped ``model`` and ``loss_fn`` is
     wrapped in :class:`~imbloss.distributed.GlobalBatchMean`; otherwise both are as given.
@@ -199,7 +210,7 @@ class _Trainer:
                 self._start_reweighting()
             tick = time.perf_counter()
             lr = learning_rate(config, self.step, self.steps_per_epoch * config.epochs)
-            seen += self._train_epoch(epoch)
+            seen += self.train_epoch(epoch)
             diag = self.diagnostics.compute()  # the epoch's one host synchronisation
             epoch_s = time.perf_counter() - tick
             if not np.isfinite(diag["loss"]):
@@ -268,7 +279,7 @@ class _Trainer:
         weights = class_balanced_weights(self.data.class_counts, beta=DRW_BETA)
         self.loss_fn.weight = weights.to(self.device)
 
-    def _train_epoch(self, epoch: int) -> int:
+    def train_epoch(self, epoch: int) -> int:
         """One pass of optimiser steps; returns the number of rows trained on (all ranks')."""
         config, train = self.config, self.train
         total_steps = self.steps_per_epoch * config.epochs
