@@ -120,6 +120,28 @@ def test_table_prints_what_a_reader_should_see():
         table(frame, percent=["recall"])
 
 
+LITERALINCLUDE_RE = re.compile(r"```\{literalinclude\} (\S+)\n((?::[\w-]+:.*\n)*)```")
+
+
+def test_chapters_show_the_package_code_by_name():
+    """Chapters 4-7 show the package's own computing lines (literalinclude + :pyobject:); each
+    names a file of src/imbloss and an object in it, found as Sphinx's literalinclude finds it
+    (the build's -W fails the same way when a name moves)."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    shown = {}
+    for md in sorted((ROOT / "book").glob("*.md")):
+        for path, options in LITERALINCLUDE_RE.findall(md.read_text(encoding="utf-8")):
+            source = (md.parent / path).resolve()
+            assert source.is_file() and source.is_relative_to(ROOT / "src" / "imbloss"), path
+            name = re.search(r"^:pyobject: (\S+)$", options, re.M)
+            assert name, f"{md.name}: {path} without :pyobject:"
+            tags = ModuleAnalyzer.for_file(str(source), "").find_tags()
+            assert name.group(1) in tags, f"{md.name}: {name.group(1)} is not in {path}"
+            shown.setdefault(md.name[:2], []).append(name.group(1))
+    assert sorted(shown) == ["04", "05", "06", "07"], shown
+
+
 def test_readers_install_line_is_the_configured_repository():
     import yaml
 
