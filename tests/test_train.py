@@ -12,21 +12,14 @@ import pytest
 import torch
 from _datasets import tiny_names
 
+from imbloss.data.batches import batches
 from imbloss.diagnostics import GradientDiagnostics, head_classes
 from imbloss.losses import LOSSES, build_loss
 from imbloss.runs import Predictions
+from imbloss.runtime import resolve_device
+from imbloss.schedules import drw_epoch, learning_rate
 from imbloss.store import RunStore
-from imbloss.train import (
-    RunResult,
-    TrainConfig,
-    _batches,
-    drw_epoch,
-    fit,
-    fit_and_predict,
-    learning_rate,
-    load_data,
-    resolve_device,
-)
+from imbloss.train import RunResult, TrainConfig, fit, fit_and_predict, load_data
 
 FAST = dict(epochs=3, batch_size=16, hidden_size=8, embedding_dim=4, quiet=True)
 
@@ -179,11 +172,11 @@ def test_length_grouping_keeps_every_row_once_and_sorts_each_batch() -> None:
     gen = torch.Generator().manual_seed(0)
     lengths = torch.randint(1, 20, (103,), generator=gen)
     order = torch.randperm(103, generator=gen)
-    batches = _batches(order, lengths, 10, 4, gen)
-    assert torch.equal(torch.cat(batches).sort().values, torch.arange(103))
-    for batch in batches:
+    grouped = batches(order, lengths, 10, 4, gen)
+    assert torch.equal(torch.cat(grouped).sort().values, torch.arange(103))
+    for batch in grouped:
         assert bool((lengths[batch][:-1] >= lengths[batch][1:]).all())
-    plain = _batches(order, lengths, 10, 1, gen)
+    plain = batches(order, lengths, 10, 1, gen)
     assert torch.equal(torch.cat(plain), order)
     assert [len(b) for b in plain] == [10] * 10 + [3]
 

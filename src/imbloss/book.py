@@ -40,7 +40,7 @@ def check_profile(profile: Any) -> str:
 
 def pick_device():
     """The device ``fit(TrainConfig(device="auto"))`` trains on: CUDA, then MPS, then CPU."""
-    from imbloss.train import resolve_device
+    from imbloss.runtime import resolve_device
 
     return resolve_device("auto")
 

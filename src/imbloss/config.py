@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -19,8 +18,8 @@ from imbloss.data import DATASET_KWARGS, DATASETS, SAMPLERS
 from imbloss.losses import LOSSES, build_loss
 from imbloss.models import CLASSIFIERS
 from imbloss.runs import RUNTIME_FIELDS, run_id
+from imbloss.runtime import DEVICES, is_cuda_index
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
 LR_SCHEDULES = ("constant", "cosine", "step")
 # Named training conditions beyond a bare loss: the config fields each one sets.
 # LDAM-DRW as published (Cao et al. 2019): a cosine classifier, LDAM's margins and scale,
@@ -28,8 +27,6 @@ LR_SCHEDULES = ("constant", "cosine", "step")
 CONDITIONS = {
     "ldam_drw": {"loss": "ldam", "classifier": "cosine", "drw_start": 0.8, "lr_schedule": "step"},
 }
-# the step schedule multiplies the learning rate by STEP_FACTOR at STEP_AT of training
-STEP_AT, STEP_FACTOR = 0.8, 0.1
 
 
 @dataclass
@@ -53,8 +50,9 @@ class TrainConfig:
             model sizes and ``epochs`` suit the names data).
         lr: Adam's initial learning rate.
         lr_schedule: ``"cosine"`` (from ``lr`` to 0 over the run, per step; Loshchilov &
-            Hutter 2017), ``"step"`` (``lr``, times ``STEP_FACTOR`` from ``STEP_AT`` of the
-            steps on, the schedule of LDAM-DRW) or ``"constant"``.
+            Hutter 2017), ``"step"`` (``lr``, times :data:`imbloss.schedules.STEP_FACTOR`
+            from :data:`~imbloss.schedules.STEP_AT` of the steps on, the schedule of
+            LDAM-DRW) or ``"constant"``.
         weight_decay: Adam weight decay (L2).
         classifier: ``"linear"`` or ``"cosine"`` (normalised features and class weights,
             logits in [-1, 1]: the classifier of LDAM-DRW, whose loss scales them).
@@ -67,7 +65,7 @@ class TrainConfig:
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``,
             ``"cuda:N"`` or ``"mps"``.
         num_threads: torch CPU threads for the run (None:
-            :func:`imbloss.train.default_num_threads`; a sweep gives each run one).
+            :func:`imbloss.runtime.default_num_threads`; a sweep gives each run one).
         quiet: no progress bar (else :func:`imbloss.progress.progress`: lines in a log).
     """
 
@@ -142,7 +140,7 @@ class TrainConfig:
         check_bool("quiet", self.quiet)
         if not isinstance(self.device, str):
             raise TypeError(f"device must be a string; got {self.device!r}")
-        if self.device not in DEVICES and not _is_cuda_index(self.device):
+        if self.device not in DEVICES and not is_cuda_index(self.device):
             raise ValueError(
                 f"device={self.device!r} is not valid; expected one of {DEVICES} or 'cuda:N'"
             )
@@ -178,33 +176,3 @@ def stack_key(config: TrainConfig) -> str | None:
         return None
     values = config.to_dict()
     return repr(sorted((k, v) for k, v in values.items() if k not in ("seed", *RUNTIME_FIELDS)))
-
-
-def check_num_threads(num_threads: int | None) -> None:
-    """A thread count this machine can run: None (the default) or at most its cores."""
-    cores = os.cpu_count() or 1
-    if num_threads is not None and num_threads > cores:
-        raise ValueError(
-            f"num_threads={num_threads} is more than the {cores} cores of this machine; "
-            f"expected at most {cores}"
-        )
-
-
-def _is_cuda_index(device: str) -> bool:
-    prefix, _, index = device.partition(":")
-    return prefix == "cuda" and index.isdigit()
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; a named device must be available."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={name!r} was asked for but CUDA is not available")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device='mps' was asked for but MPS is not available")
-    return torch.device(name)

@@ -34,7 +34,7 @@ _SpecLoader.add_implicit_resolver(
 
 
 def load_spec(path: str | Path) -> dict:
-    """Read a sweep spec from a YAML file (checked by :func:`imbloss.sweep.expand`)."""
+    """Read a sweep spec from a YAML file (checked by :func:`imbloss.spec.expand`)."""
     with open(path) as handle:
         spec = yaml.load(handle, Loader=_SpecLoader)
     if not isinstance(spec, dict):
