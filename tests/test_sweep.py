@@ -355,3 +355,14 @@ def test_a_setting_is_checked_once_and_travels_to_the_worker_as_a_train_config(
     assert isinstance(worker, TrainConfig) and worker.quiet and worker.num_threads == 1
     assert worker.loss_kwargs == {"gamma": 3.0} and worker.run_id == runs[-1][1].run_id
     assert pickle.loads(pickle.dumps(worker)) == worker and len(built) == 3
+
+
+def test_a_spec_of_the_wrong_type_is_a_type_error_and_an_empty_one_a_value_error() -> None:
+    with pytest.raises(TypeError, match="a sweep spec must be a mapping; got list"):
+        expand([_tiny_spec()])
+    with pytest.raises(TypeError, match="experiments must be a non-empty list; got 'tiny'"):
+        expand({"experiments": "tiny"})
+    with pytest.raises(TypeError, match="experiment 0 must be a mapping; got 'tiny'"):
+        expand({"experiments": ["tiny"]})
+    with pytest.raises(ValueError, match=r"experiments must be a non-empty list; got \[\]"):
+        expand({"experiments": []})

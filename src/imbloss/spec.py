@@ -100,18 +100,20 @@ def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConf
 def _experiments(spec: dict) -> list[tuple[str, dict, str]]:
     """(name, experiment, where) for every experiment of a spec, checked."""
     if not isinstance(spec, dict):
-        raise ValueError(f"a sweep spec must be a mapping; got {type(spec).__name__}")
+        raise TypeError(f"a sweep spec must be a mapping; got {type(spec).__name__}")
     if "experiments" in spec:
         _check_keys("sweep spec", spec, SPEC_KEYS)
         experiments = spec["experiments"]
-        if not isinstance(experiments, list) or not experiments:
+        if not isinstance(experiments, list):
+            raise TypeError(f"experiments must be a non-empty list; got {experiments!r}")
+        if not experiments:
             raise ValueError(f"experiments must be a non-empty list; got {experiments!r}")
     else:
         experiments = [{k: v for k, v in spec.items() if k != "scheduler"}]
     out = []
     for i, experiment in enumerate(experiments):
         if not isinstance(experiment, dict):
-            raise ValueError(f"experiment {i} must be a mapping; got {experiment!r}")
+            raise TypeError(f"experiment {i} must be a mapping; got {experiment!r}")
         _check_keys(f"experiment {i}", experiment, EXPERIMENT_KEYS)
         name = experiment.get("name", f"experiment{i}")
         if name in {named for named, _, _ in out}:

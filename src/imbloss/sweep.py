@@ -89,7 +89,7 @@ def run_sweep(
         scheduler = scheduler or spec.get("scheduler")
     else:
         if not all(isinstance(config, TrainConfig) for config in spec):
-            raise ValueError("spec must be a sweep spec mapping or a list of TrainConfig")
+            raise TypeError("spec must be a sweep spec mapping or a list of TrainConfig")
         runs = list({config.run_id: ("", config) for config in spec}.values())  # no repeats
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive integer or -1; got {n_jobs!r}")

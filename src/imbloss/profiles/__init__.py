@@ -38,7 +38,7 @@ def load_spec(path: str | Path) -> dict:
     with open(path) as handle:
         spec = yaml.load(handle, Loader=_SpecLoader)
     if not isinstance(spec, dict):
-        raise ValueError(f"{path}: a sweep spec must be a mapping; got {type(spec).__name__}")
+        raise TypeError(f"{path}: a sweep spec must be a mapping; got {type(spec).__name__}")
     return spec
 
 
