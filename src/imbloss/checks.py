@@ -3,8 +3,9 @@ error, naming the bad value and what was expected.
 
 A value of the wrong type raises :class:`TypeError`, as Python, torch and kornia do; a value
 of the right type outside its interval or its choices raises :class:`ValueError`. The losses
-(:mod:`imbloss.losses`), :class:`imbloss.config.TrainConfig`, the data, the statistics and
-the sweep all check their arguments here, so one kind of mistake reads the same everywhere.
+(:mod:`imbloss.losses`), :class:`imbloss.config.TrainConfig`, the datasets and samplers, the
+models, the statistics, the post-hoc rule, the results tables, the profiles and the benchmark
+check their numbers and choices here, so one kind of mistake reads the same everywhere.
 This module imports nothing from the package (floor 0).
 
 Examples:
