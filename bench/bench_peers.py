@@ -9,12 +9,13 @@ both sides. The table gives ratios imbloss / peer; the target is 1.0 for every p
 Peers:
 
 * torchvision's ``sigmoid_focal_loss``: its published formula (torchvision/ops/focal_loss.py),
-  written out below because PyPI torchvision does not import beside this torch; 2 % positive
+  written out in :mod:`imbloss.peers` because PyPI torchvision does not import beside this
+  torch (the copy the parity tests prove imbloss equal to); 2 % positive
   0/1 targets, 65,536 x 80 (detection) and 8,192 x 18;
 * kornia's ``focal_loss`` (softmax) and ``binary_focal_loss_with_logits``, if kornia is
   installed (``pip install imbloss[bench]``);
 * mmdetection's ``GHMC`` (mmdet/models/losses/ghm_loss.py): its algorithm, one masked pass
-  per bin with a host sync per bin, written out below;
+  per bin with a host sync per bin, written out in :mod:`imbloss.peers`;
 * ``F.binary_cross_entropy_with_logits``, the cost GHM-C adds to.
 
 Below the table, the cost of sigmoid focal's input check (a min/max of the target and one
@@ -37,6 +38,7 @@ import torch.nn.functional as F
 from imbloss.benchmark import CLOCK, interleaved, step_seconds
 from imbloss.losses import GHMCLoss, focal_loss, sigmoid_focal_loss
 from imbloss.losses._checks import check_sigmoid_inputs
+from imbloss.peers import mmdet_ghmc, torchvision_sigmoid_focal_loss
 
 try:
     import kornia.losses as kornia_losses
@@ -51,45 +53,23 @@ def imbloss_sigmoid_focal(inputs, targets):
     return sigmoid_focal_loss(inputs, targets, 0.25, 2.0, "mean")
 
 
-def torchvision_focal(inputs, targets, alpha=0.25, gamma=2.0):
-    """torchvision.ops.sigmoid_focal_loss's formula, reduced by its "mean"."""
-    p = torch.sigmoid(inputs)
-    ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce * ((1 - p_t) ** gamma)
-    alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-    return (alpha_t * loss).mean()
+def torchvision_focal(inputs, targets):
+    """torchvision.ops.sigmoid_focal_loss's formula (:mod:`imbloss.peers`), its "mean"."""
+    return torchvision_sigmoid_focal_loss(inputs, targets, 0.25, 2.0, "mean")
 
 
 class MMDetGHMC(torch.nn.Module):
-    """mmdetection's GHMC algorithm: for each bin, a mask of the valid elements whose
-    ``g = |σ(x) - t|`` falls in it, its count read on the host, the moving average of the
-    count updated and ``tot / acc`` written at the mask; then BCE weighted by
-    ``weights / n`` summed over ``tot``."""
+    """mmdetection's GHMC (:func:`imbloss.peers.mmdet_ghmc`, the copy the parity tests check)
+    as a module holding its moving average, every element kept."""
 
     def __init__(self, bins: int = 10, momentum: float = 0.75) -> None:
         super().__init__()
         self.bins, self.momentum = bins, momentum
-        edges = torch.arange(bins + 1).float() / bins
-        edges[-1] += 1e-6
-        self.register_buffer("edges", edges)
         self.register_buffer("acc_sum", torch.zeros(bins))
 
     def forward(self, pred, target):
-        weights = torch.zeros_like(pred)
-        g = (pred.sigmoid().detach() - target).abs()
-        tot = max(float(pred.numel()), 1.0)  # every element valid
-        n = 0
-        for i in range(self.bins):
-            inds = (g >= self.edges[i]) & (g < self.edges[i + 1])
-            count = inds.sum().item()
-            if count > 0:
-                mmt = self.momentum
-                self.acc_sum[i] = mmt * self.acc_sum[i] + (1 - mmt) * count
-                weights[inds] = tot / self.acc_sum[i]
-                n += 1
-        weights = weights / max(n, 1)
-        return F.binary_cross_entropy_with_logits(pred, target, weights, reduction="sum") / tot
+        keep = torch.ones_like(target)
+        return mmdet_ghmc(pred, target, keep, self.acc_sum, bins=self.bins, momentum=self.momentum)
 
 
 def sigmoid_batch(n: int, c: int, seed: int = 0):

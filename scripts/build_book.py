@@ -253,6 +253,12 @@ def stage(profile: str, allow_unexecuted: bool = False) -> list[str]:
     for folder in ("_static", "_ext"):  # the CSS, and the bibliography style extension
         shutil.copytree(ROOT / folder, SOURCE / folder)
     shutil.copytree(ROOT / "book", SOURCE / "book")
+    # the package's source, which the chapters show with literalinclude (book/../src)
+    shutil.copytree(
+        ROOT / "src" / "imbloss",
+        SOURCE / "src" / "imbloss",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
     shutil.copytree(
         ROOT / "notebooks",
         SOURCE / "notebooks",

@@ -8,12 +8,10 @@ batch splits unevenly over two ranks), batches of 16, two epochs.
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
+from _gloo import gloo_group
 
 from imbloss.data.base import PreparedData, TensorSplit
-from imbloss.losses import build_loss
-from imbloss.models import build_model
-from imbloss.train import TrainConfig, _Trainer, fit, seed_everything
+from imbloss.train import TrainConfig, build_run, fit
 
 LOSS_KWARGS = {"ce": {}, "ghm": {"bins": 5, "momentum": 0.75}}
 
@@ -51,31 +49,23 @@ def make_config(loss: str) -> TrainConfig:
 
 
 def train_epochs(config: TrainConfig, data: PreparedData) -> dict:
-    """Build what :func:`fit` builds, run its epochs; the final weights, loss state, diagnostics."""
-    loss_fn = build_loss(config.loss, class_counts=data.class_counts, **config.loss_kwargs)
-    seed_everything(config.seed)
-    model = build_model(data, hidden_size=config.hidden_size, embedding_dim=config.embedding_dim)
-    trainer = _Trainer(config, data, model, loss_fn, torch.device("cpu"))
+    """Build what :func:`fit` builds (:func:`imbloss.train.build_run`), run its epochs; the
+    final weights, loss state, diagnostics."""
+    trainer = build_run(config, data, torch.device("cpu"))
     diagnostics = []
     for epoch in range(1, config.epochs + 1):
-        trainer._train_epoch(epoch)
+        trainer.train_epoch(epoch)
         diagnostics.append(trainer.diagnostics.compute())
     return {
-        "params": model.state_dict(),
-        "loss_state": loss_fn.state_dict(),
+        "params": trainer.model.state_dict(),
+        "loss_state": trainer.loss_fn.state_dict(),
         "diagnostics": diagnostics,
     }
 
 
 def run(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size
-    )
-    try:
+    with gloo_group(rank, world_size, init_file):
         data = make_data()
         out = {loss: train_epochs(make_config(loss), data) for loss in LOSS_KWARGS}
         out["fit"] = {loss: fit(make_config(loss), data).to_dict() for loss in LOSS_KWARGS}
         torch.save(out, f"{out_dir}/rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()

@@ -6,7 +6,7 @@ Lives outside the test module so the spawned processes import only torch and imb
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
+from _gloo import gloo_group
 
 from imbloss.losses.ghm import GHMCLoss
 
@@ -41,10 +41,7 @@ def make_losses() -> tuple[GHMCLoss, GHMCLoss]:
 
 
 def run(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
-    dist.init_process_group(
-        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size
-    )
-    try:
+    with gloo_group(rank, world_size, init_file):
         rows = slice(0, SPLIT) if rank == 0 else slice(SPLIT, None)
         softmax, sigmoid = make_losses()
         out = {"softmax": [], "sigmoid": []}
@@ -54,5 +51,3 @@ def run(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
         out["softmax_state"] = softmax.state_dict()
         out["sigmoid_state"] = sigmoid.state_dict()
         torch.save(out, f"{out_dir}/rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()

@@ -6,8 +6,8 @@ Lives outside the test module so the spawned processes import only torch and imb
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
+from _gloo import gloo_group
 from torch import nn
 
 from imbloss.distributed import GlobalBatchMean
@@ -66,11 +66,7 @@ def shard_rows(rank: int) -> slice:
 
 
 def run(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size
-    )
-    try:
+    with gloo_group(rank, world_size, init_file):
         out = {}
         for name, loss_fn in make_losses().items():
             logits, target = make_batch(name)
@@ -79,5 +75,3 @@ def run(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
             loss.backward()
             out[name] = {"mean": mean.detach(), "grad": shard.grad}
         torch.save(out, f"{out_dir}/rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()

@@ -41,6 +41,23 @@ def dtype(request, device) -> torch.dtype:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def executed():
+    """``executed[stem]``: the executed copy of a notebook, executed on demand
+    (:class:`_book_build.Executed`)."""
+    from _book_build import Executed
+
+    return Executed()
+
+
+@pytest.fixture(scope="session")
+def html(executed):
+    """``_build/html``, built from the executed notebooks when stale."""
+    from _book_build import built_html
+
+    return built_html(executed)
+
+
 settings.register_profile("imbloss", max_examples=40, deadline=None, derandomize=True)
 settings.load_profile("imbloss")
 

@@ -9,7 +9,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from test_train import tiny_names  # noqa: E402
+from _datasets import tiny_names  # noqa: E402
 from tutorial_recipe import TutorialCharRNN, fit_tutorial  # noqa: E402
 
 

@@ -44,7 +44,7 @@ def test_loss_cost_gives_a_row_per_loss_and_column_and_restores_the_settings():
     [
         ({"losses": ["ce", "nope"]}, r"unknown losses \['nope'\]"),
         ({"columns": ("kept", "warm")}, r"columns \['kept', 'warm'\]"),
-        ({"repeats": 0}, "repeats must be >= 1"),
+        ({"repeats": 0}, "repeats must be an integer >= 1; got 0"),
     ],
 )
 def test_loss_cost_names_the_bad_argument(kwargs, match):

@@ -17,12 +17,8 @@ To check a new glued number: ``glued("08_experiment")["key"]`` gives the value s
 from __future__ import annotations
 
 import ast
-import importlib.util
 import math
-import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -31,16 +27,11 @@ import numpy as np
 import pytest
 import torch
 
+# the executed notebooks and the HTML: the session fixtures ``executed`` and ``html`` of
+# tests/conftest.py, built by the helper module tests/_book_build.py
+from _book_build import PROFILE, ROOT, build_book
+
 from imbloss.book import PROFILE_NAMES, check_profile, plain, repo_root, results_dir
-
-ROOT = Path(__file__).resolve().parents[1]
-PROFILE = os.environ.get("PROFILE", "ci")
-HTML = ROOT / "_build" / "html"
-
-_spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-build_book = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build_book)
-
 
 # --- fast: the helpers the notebooks share ---------------------------------------------------
 
@@ -127,6 +118,28 @@ def test_table_prints_what_a_reader_should_see():
     assert table(frame, index=False).header == ["macro-F1", "wins", "n", "share"]
     with pytest.raises(ValueError, match="percent columns"):
         table(frame, percent=["recall"])
+
+
+LITERALINCLUDE_RE = re.compile(r"```\{literalinclude\} (\S+)\n((?::[\w-]+:.*\n)*)```")
+
+
+def test_chapters_show_the_package_code_by_name():
+    """Chapters 4-7 show the package's own computing lines (literalinclude + :pyobject:); each
+    names a file of src/imbloss and an object in it, found as Sphinx's literalinclude finds it
+    (the build's -W fails the same way when a name moves)."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    shown = {}
+    for md in sorted((ROOT / "book").glob("*.md")):
+        for path, options in LITERALINCLUDE_RE.findall(md.read_text(encoding="utf-8")):
+            source = (md.parent / path).resolve()
+            assert source.is_file() and source.is_relative_to(ROOT / "src" / "imbloss"), path
+            name = re.search(r"^:pyobject: (\S+)$", options, re.M)
+            assert name, f"{md.name}: {path} without :pyobject:"
+            tags = ModuleAnalyzer.for_file(str(source), "").find_tags()
+            assert name.group(1) in tags, f"{md.name}: {name.group(1)} is not in {path}"
+            shown.setdefault(md.name[:2], []).append(name.group(1))
+    assert sorted(shown) == ["04", "05", "06", "07"], shown
 
 
 def test_readers_install_line_is_the_configured_repository():
@@ -224,27 +237,6 @@ def read_glue(path: Path) -> dict:
             except (ValueError, SyntaxError):
                 values[meta["name"]] = text  # figures: '<Figure size ...>'
     return values
-
-
-class _Executed(dict):
-    """``executed[stem]``: the executed copy of ``notebooks/<stem>.ipynb``, executed first
-    (alone, with ``--only``) when it is missing or older than its sources, so a test runs
-    only the notebooks it reads."""
-
-    def __missing__(self, stem: str) -> Path:
-        nb = ROOT / "notebooks" / f"{stem}.ipynb"
-        out = build_book.executed_dir(PROFILE) / nb.name
-        if not build_book.is_fresh(out, nb):
-            script = str(ROOT / "scripts" / "build_book.py")
-            cmd = [sys.executable, script, "--profile", PROFILE, "--reuse", "--no-html"]
-            subprocess.run([*cmd, "--only", stem], cwd=ROOT, check=True)
-        self[stem] = out
-        return out
-
-
-@pytest.fixture(scope="session")
-def executed() -> dict[str, Path]:
-    return _Executed()
 
 
 @pytest.fixture(scope="session")
@@ -450,26 +442,6 @@ def test_class_level_limit(glued):
 
 
 # --- slow: the HTML ---------------------------------------------------------------------------
-
-
-def _html_is_fresh() -> bool:
-    index = HTML / "index.html"
-    if not index.exists():
-        return False
-    sources = [ROOT / "_config.yml", ROOT / "_toc.yml", *build_book.toc_files()]
-    sources += list(build_book.executed_dir(PROFILE).glob("*.ipynb"))
-    return index.stat().st_mtime > max(p.stat().st_mtime for p in sources if p.exists())
-
-
-@pytest.fixture(scope="session")
-def html(executed) -> Path:
-    if not _html_is_fresh():
-        for nb in build_book.toc_notebooks():
-            executed[nb.stem]  # noqa: B018 - executes a stale notebook
-        script = str(ROOT / "scripts" / "build_book.py")
-        cmd = [sys.executable, script, "--profile", PROFILE, "--html-only"]
-        subprocess.run(cmd, cwd=ROOT, check=True)
-    return HTML
 
 
 class _Links(HTMLParser):

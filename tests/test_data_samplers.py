@@ -96,10 +96,8 @@ def test_eval_draw_is_the_uniform_language_draw() -> None:
 @pytest.mark.parametrize(
     ("y", "match"),
     [
-        (torch.tensor([0.0, 1.0]), "integer"),
         (torch.zeros(2, 2, dtype=torch.int64), "1-D"),
         (torch.tensor([], dtype=torch.int64), "empty"),
-        ([0, 1], "tensor"),
     ],
 )
 def test_bad_labels_are_rejected(y, match: str) -> None:
@@ -107,7 +105,21 @@ def test_bad_labels_are_rejected(y, match: str) -> None:
         epoch_indices("natural", y, generator=_gen())
 
 
-@pytest.mark.parametrize("num_samples", [0, -3, 2.5, True])
+@pytest.mark.parametrize(
+    ("y", "match"), [(torch.tensor([0.0, 1.0]), "torch.float32"), ([0, 1], "got list")]
+)
+def test_labels_of_the_wrong_type_are_a_type_error(y, match: str) -> None:
+    with pytest.raises(TypeError, match=f"y must be a 1-D integer tensor.*{match}"):
+        epoch_indices("natural", y, generator=_gen())
+
+
+@pytest.mark.parametrize("num_samples", [0, -3])
 def test_bad_num_samples_is_rejected(num_samples) -> None:
-    with pytest.raises(ValueError, match="num_samples"):
+    with pytest.raises(ValueError, match="num_samples must be an integer >= 1"):
+        epoch_indices("balanced", Y, generator=_gen(), num_samples=num_samples)
+
+
+@pytest.mark.parametrize("num_samples", [2.5, True])
+def test_num_samples_that_is_not_an_integer_is_a_type_error(num_samples) -> None:
+    with pytest.raises(TypeError, match="num_samples must be an integer; got"):
         epoch_indices("balanced", Y, generator=_gen(), num_samples=num_samples)

@@ -2,17 +2,16 @@
 imbloss call gives the peer's numbers.
 
 kornia is called itself (an optional dependency: ``pip install kornia``); torchvision's and
-mmdetection's formulas are the written-out references of test_losses_sigmoid.py and
-test_ghm.py (neither imports beside this torch / in this environment).
+mmdetection's are the written-out references of :mod:`imbloss.peers` (neither imports beside
+this torch / in this environment).
 """
 
 import pytest
 import torch
 import torch.nn.functional as F
-from test_ghm import mmdet_ghmc_reference
-from test_losses_sigmoid import torchvision_sigmoid_focal_loss
 
 from imbloss.losses import GHMCLoss, focal_loss, sigmoid_focal_loss, weighted_cross_entropy
+from imbloss.peers import mmdet_ghmc, torchvision_sigmoid_focal_loss
 
 kornia_losses = pytest.importorskip("kornia.losses")
 
@@ -108,7 +107,7 @@ def test_mmdet_ghmc_label_weight_is_ignore_index():
         pred = 3 * torch.randn(40, C, generator=gen)
         target = (torch.rand(40, C, generator=gen) < 0.2).float()
         label_weight = (torch.rand(40, C, generator=gen) > 0.2).float()
-        expected = mmdet_ghmc_reference(pred, target, label_weight, acc_sum, bins=10, momentum=0.75)
+        expected = mmdet_ghmc(pred, target, label_weight, acc_sum, bins=10, momentum=0.75)
         got = ours(pred, torch.where(label_weight > 0, target, -100.0))
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
 

@@ -38,8 +38,9 @@ SOFTMAX = {
 
 @pytest.mark.parametrize("name", list(SOFTMAX))
 def test_float_targets_are_rejected(name):
-    """Class-index losses refuse float targets and point to the sigmoid losses."""
-    with pytest.raises(ValueError, match=r"integer tensor of class indices; got torch.float32"):
+    """Class-index losses refuse float targets (a wrong type: TypeError, as torch raises) and
+    point to the sigmoid losses."""
+    with pytest.raises(TypeError, match=r"integer tensor of class indices; got torch.float32"):
         SOFTMAX[name](LOGITS, TARGET.float())
 
 
@@ -122,7 +123,7 @@ def test_bad_hyperparameters_are_named(make, message):
 
 def test_integer_logits_are_rejected():
     with pytest.raises(
-        ValueError, match=r"logits must be a floating-point tensor; got dtype torch.int64"
+        TypeError, match=r"logits must be a floating-point tensor; got dtype torch.int64"
     ):
         focal_loss(torch.zeros(2, C, dtype=torch.long), TARGET[:2])
 
@@ -146,8 +147,13 @@ def test_sigmoid_check_says_whether_a_mask_is_needed(target, ignore_index, may_i
 
 @pytest.mark.parametrize(
     ("keyword", "value"),
-    [("mean", float("nan")), ("mean", "0.5"), ("slope", float("nan")), ("slope", math.inf)],
+    [("mean", float("nan")), ("slope", float("nan")), ("slope", math.inf)],
 )
 def test_gw_mean_and_slope_must_be_finite_numbers(keyword, value) -> None:
     with pytest.raises(ValueError, match=f"{keyword} must be a number in"):
         build_loss("gw", class_counts=torch.ones(3), **{keyword: value})
+
+
+def test_gw_mean_given_as_a_string_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match=r"mean must be a real number; got '0.5' \(str\)"):
+        build_loss("gw", class_counts=torch.ones(3), mean="0.5")

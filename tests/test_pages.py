@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-from test_book import executed, html  # noqa: F401 - fixtures: the built HTML
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("check_pages", ROOT / "scripts" / "check_pages.py")

@@ -117,3 +117,22 @@ def test_confusion_difference_is_the_row_normalised_difference():
     plt.close(big)
     with pytest.raises(ValueError, match="same classes"):
         plots.confusion_difference(la, ce.iloc[::-1, ::-1])
+
+
+def test_confusion_heatmaps_cut_the_zoom_after_normalising_and_share_one_scale():
+    import matplotlib.pyplot as plt
+
+    names = ["Russian", "English", "Vietnamese"]
+    ce = pd.DataFrame([[90, 10, 0], [5, 45, 0], [2, 0, 2]], index=names, columns=names)
+    la = pd.DataFrame([[80, 10, 10], [5, 40, 5], [0, 0, 4]], index=names, columns=names)
+    fig = plots.confusion_heatmaps({"CE": ce, "LA": la}, classes=["English", "Russian"])
+    panels = fig.axes[:2]
+    assert [ax.get_title() for ax in panels] == ["CE", "LA"]
+    shown = panels[1].collections[0].get_array().reshape(2, 2)
+    # rows divided by their total over all three classes, then the zoom cut out
+    assert np.allclose(shown, [[40 / 50, 5 / 50], [10 / 100, 80 / 100]])
+    limits = {ax.collections[0].get_clim() for ax in panels}
+    assert limits == {(0.0, 0.9)}  # one scale: 0 to the largest cell shown (CE's 90 / 100)
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"classes \['Dutch'\] are not in the matrix"):
+        plots.confusion_heatmaps({"CE": ce}, classes=["Dutch", "English"])

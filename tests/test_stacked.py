@@ -9,9 +9,9 @@ import torch
 from imbloss.config import CONDITIONS, TrainConfig, stack_key
 from imbloss.data import prepare_digits
 from imbloss.diagnostics import GradientDiagnostics
+from imbloss.dispatch import groups as _groups
 from imbloss.models import FeatureMLP
 from imbloss.stacked import StackedMLP, fit_stacked
-from imbloss.sweep import _groups
 from imbloss.train import fit_and_predict
 
 SEEDS = (0, 1, 2)

@@ -327,3 +327,42 @@ def test_a_run_shared_by_two_experiments_counts_in_both_tables() -> None:
     tables = dict(comparison_tables(spec, frame, "macro_f1"))
     assert set(tables) == {"a", "b"}
     assert "focal" in set(tables["b"]["condition"]) and tables["b"]["n"].max() == 3
+
+
+def test_a_setting_is_checked_once_and_travels_to_the_worker_as_a_train_config(
+    monkeypatch,
+) -> None:
+    """A setting's loss keywords are checked by building its loss once per setting, not once
+    per seed nor again on the way to the worker, which gets the TrainConfig itself."""
+    import pickle
+
+    import imbloss.config
+    from imbloss.dispatch import for_worker
+
+    real, built = imbloss.config.build_loss, []
+
+    def counted(*args, **kwargs):
+        built.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imbloss.config, "build_loss", counted)
+    spec = {**_tiny_spec(("focal",), seeds=3), "tune_seeds": 2}
+    spec["grid"] = {"focal": {"gamma": [1.0, 3.0]}}
+    runs = expand(spec)
+    assert len(runs) == 3 + 2 * 2  # the default on 3 seeds, two grid points on 2
+    assert len(built) == 3  # one check per setting
+    worker = for_worker(runs[-1][1])
+    assert isinstance(worker, TrainConfig) and worker.quiet and worker.num_threads == 1
+    assert worker.loss_kwargs == {"gamma": 3.0} and worker.run_id == runs[-1][1].run_id
+    assert pickle.loads(pickle.dumps(worker)) == worker and len(built) == 3
+
+
+def test_a_spec_of_the_wrong_type_is_a_type_error_and_an_empty_one_a_value_error() -> None:
+    with pytest.raises(TypeError, match="a sweep spec must be a mapping; got list"):
+        expand([_tiny_spec()])
+    with pytest.raises(TypeError, match="experiments must be a non-empty list; got 'tiny'"):
+        expand({"experiments": "tiny"})
+    with pytest.raises(TypeError, match="experiment 0 must be a mapping; got 'tiny'"):
+        expand({"experiments": ["tiny"]})
+    with pytest.raises(ValueError, match=r"experiments must be a non-empty list; got \[\]"):
+        expand({"experiments": []})

@@ -10,41 +10,16 @@ import os
 import numpy as np
 import pytest
 import torch
+from _datasets import tiny_names
 
-from imbloss.data.base import PreparedData, TensorSplit
+from imbloss.data.batches import batches
 from imbloss.diagnostics import GradientDiagnostics, head_classes
 from imbloss.losses import LOSSES, build_loss
 from imbloss.runs import Predictions
+from imbloss.runtime import resolve_device
+from imbloss.schedules import drw_epoch, learning_rate
 from imbloss.store import RunStore
-from imbloss.train import (
-    RunResult,
-    TrainConfig,
-    _batches,
-    drw_epoch,
-    fit,
-    fit_and_predict,
-    learning_rate,
-    load_data,
-    resolve_device,
-)
-
-# --- tiny synthetic names: the class is the first character, the rest is noise -------------
-
-
-def tiny_names(counts=(60, 24, 10), seed: int = 0) -> PreparedData:
-    """A long-tailed sequence dataset a BiGRU can learn in a few epochs."""
-    gen = torch.Generator().manual_seed(seed)
-
-    def split(scale: float) -> TensorSplit:
-        ys = torch.cat([torch.full((max(1, round(n * scale)),), c) for c, n in enumerate(counts)])
-        lengths = torch.randint(2, 9, (len(ys),), generator=gen)
-        x = torch.randint(2 + len(counts), 12, (len(ys), 8), generator=gen)
-        x[:, 0] = 2 + ys
-        x[torch.arange(8)[None, :] >= lengths[:, None]] = 0
-        return TensorSplit(x, ys, lengths)
-
-    return PreparedData(split(1.0), split(0.5), split(0.5), ["big", "mid", "small"], "sequence", 12)
-
+from imbloss.train import RunResult, TrainConfig, fit, fit_and_predict, load_data
 
 FAST = dict(epochs=3, batch_size=16, hidden_size=8, embedding_dim=4, quiet=True)
 
@@ -139,8 +114,14 @@ def test_config_errors_name_the_bad_value_and_the_choices() -> None:
         TrainConfig(sampler="oversample")
     with pytest.raises(ValueError, match="lr must be a number in"):
         TrainConfig(lr=0)
-    with pytest.raises(ValueError, match="epochs must be an integer >= 1; got 2.5"):
+    with pytest.raises(TypeError, match=r"epochs must be an integer; got 2.5 \(float\)"):
         TrainConfig(epochs=2.5)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1; got 0"):
+        TrainConfig(epochs=0)
+    with pytest.raises(TypeError, match=r"quiet must be True or False; got 1 \(int\)"):
+        TrainConfig(quiet=1)
+    with pytest.raises(TypeError, match=r"loss_kwargs must be a dict with string keys"):
+        TrainConfig(loss_kwargs=[("gamma", 2.0)])
     with pytest.raises(ValueError, match="device='tpu'"):
         TrainConfig(device="tpu")
     with pytest.raises(ValueError, match=r"\['ratio'\].*'digits'.*imbalance_ratio"):
@@ -191,11 +172,11 @@ def test_length_grouping_keeps_every_row_once_and_sorts_each_batch() -> None:
     gen = torch.Generator().manual_seed(0)
     lengths = torch.randint(1, 20, (103,), generator=gen)
     order = torch.randperm(103, generator=gen)
-    batches = _batches(order, lengths, 10, 4, gen)
-    assert torch.equal(torch.cat(batches).sort().values, torch.arange(103))
-    for batch in batches:
+    grouped = batches(order, lengths, 10, 4, gen)
+    assert torch.equal(torch.cat(grouped).sort().values, torch.arange(103))
+    for batch in grouped:
         assert bool((lengths[batch][:-1] >= lengths[batch][1:]).all())
-    plain = _batches(order, lengths, 10, 1, gen)
+    plain = batches(order, lengths, 10, 1, gen)
     assert torch.equal(torch.cat(plain), order)
     assert [len(b) for b in plain] == [10] * 10 + [3]
 

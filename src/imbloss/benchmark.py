@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from imbloss.checks import check_int
 from imbloss.losses import LOSSES, build_loss
 
 #: Training counts of the 18 classes of the names data (Russian ... Vietnamese).
@@ -65,8 +66,8 @@ def interleaved(
     """Time ``ours`` against ``theirs`` in alternating steps: ``{"ours_ms", "theirs_ms",
     "ratio", "min_ratio"}`` (median times, median of the pairwise ratios ours / theirs, and
     the ratio of the fastest steps)."""
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0; got {repeats} and {warmup}")
+    check_int("repeats", repeats, minimum=1)
+    check_int("warmup", warmup, minimum=0)
     for _ in range(warmup):
         step_seconds(ours, logits, target)
         step_seconds(theirs, logits, target)

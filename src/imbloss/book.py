@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-#: The run profiles a notebook accepts: ``ci`` runs on the CPU of a CI machine in
-#: minutes (full data, at least 3 seeds where a notebook trains); ``full`` is the
-#: Colab-GPU profile (at least 10 seeds).
-PROFILE_NAMES = ("ci", "full")
+# The run profiles a notebook accepts are the package's profiles (imbloss.profiles): ``ci``
+# runs on the CPU of a CI machine in minutes (full data, at least 3 seeds where a notebook
+# trains); ``full`` is the Colab-GPU profile (at least 10 seeds).
+from imbloss.profiles import PROFILE_NAMES
 
 #: Environment variable that overrides :func:`results_dir`'s folder.
 RESULTS_ENV = "IMBLOSS_RESULTS_DIR"
@@ -40,7 +40,7 @@ def check_profile(profile: Any) -> str:
 
 def pick_device():
     """The device ``fit(TrainConfig(device="auto"))`` trains on: CUDA, then MPS, then CPU."""
-    from imbloss.train import resolve_device
+    from imbloss.runtime import resolve_device
 
     return resolve_device("auto")
 

@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 
 from imbloss import __version__, distributed, interrupts
-from imbloss.config import check_num_threads
+from imbloss.config import TrainConfig
 from imbloss.data import DATASETS, SAMPLERS, prepare_digits
 from imbloss.errors import (
     EXIT_CODES,
@@ -56,9 +56,9 @@ from imbloss.losses import (
 from imbloss.losses.core import SoftmaxLoss
 from imbloss.profiles import PROFILE_NAMES, PROFILES, load_spec
 from imbloss.runs import TARGET_METRICS
+from imbloss.runtime import check_num_threads, resolve_device
 from imbloss.store import RunStore
 from imbloss.sweep import comparison_tables, run_sweep
-from imbloss.train import TrainConfig, fit_and_predict, resolve_device
 
 DEBUG_ENV = "IMBLOSS_DEBUG"
 # flag -> (loss keyword, type, where its default is): passed to the loss only when given.
@@ -256,6 +256,8 @@ def _train(args: argparse.Namespace) -> int:
         _make_folder(args.output.parent, "--output")
     if args.results_dir is not None:
         _make_folder(args.results_dir, "--results-dir")
+    from imbloss.train import fit_and_predict  # the trainer, only when a run trains
+
     result, predictions = fit_and_predict(config)
     if not distributed.is_main():  # under torchrun every rank trains, rank 0 reports
         return 0
@@ -371,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with interrupts.recorded(), _warnings_as_lines(args._parser.prog):
             return _train(args) if args.command == "train" else _sweep(args)
-    except (ImbLossError, ValueError, KeyboardInterrupt) as error:
+    except (ImbLossError, ValueError, TypeError, KeyboardInterrupt) as error:
         if args.debug or os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
             raise
         return _report(error, args._parser)
@@ -397,7 +399,7 @@ def _report(error: BaseException, parser: argparse.ArgumentParser) -> int:
     if isinstance(error, KeyboardInterrupt):
         print(f"{parser.prog}: {str(error) or 'interrupted; nothing was written'}", file=sys.stderr)
         return INTERRUPTED
-    if not isinstance(error, ImbLossError):  # a ValueError: a bad option or value
+    if not isinstance(error, ImbLossError):  # a ValueError or TypeError: a bad option or value
         parser.print_usage(sys.stderr)
     print(f"{parser.prog}: error: {error}", file=sys.stderr)
     return getattr(error, "exit_code", 2)

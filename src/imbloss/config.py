@@ -1,47 +1,38 @@
 """What defines a training run: :class:`TrainConfig`, checked when it is created.
 
 The trainer (:func:`imbloss.train.fit`) reads it; the sweep builds many of them from a
-spec. Invalid values raise ``ValueError`` naming the field, the value and what was
-expected.
+spec. Invalid values raise ``ValueError`` (a value of the wrong type ``TypeError``) naming
+the field, the value and what was expected (:mod:`imbloss.checks`).
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import math
-import os
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
 
-from imbloss.data import DATASETS, SAMPLERS, prepare_digits, prepare_names
+from imbloss.checks import check_bool, check_choice, check_int, check_mapping, check_real
+from imbloss.data import DATASET_KWARGS, DATASETS, SAMPLERS
 from imbloss.losses import LOSSES, build_loss
-from imbloss.losses._checks import check_choice as _check_choice
-from imbloss.losses._checks import check_int as _check_int
-from imbloss.losses._checks import check_real as _check_real
+from imbloss.models import CLASSIFIERS
 from imbloss.runs import RUNTIME_FIELDS, run_id
+from imbloss.runtime import DEVICES, is_cuda_index
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-DATASET_KWARGS = {
-    name: tuple(inspect.signature(prepare).parameters)
-    for name, prepare in (("names", prepare_names), ("digits", prepare_digits))
-}
 LR_SCHEDULES = ("constant", "cosine", "step")
-CLASSIFIERS = ("linear", "cosine")
 # Named training conditions beyond a bare loss: the config fields each one sets.
 # LDAM-DRW as published (Cao et al. 2019): a cosine classifier, LDAM's margins and scale,
 # class-balanced re-weighting switched on with a tenfold learning-rate step late in training.
 CONDITIONS = {
     "ldam_drw": {"loss": "ldam", "classifier": "cosine", "drw_start": 0.8, "lr_schedule": "step"},
 }
-# the step schedule multiplies the learning rate by STEP_FACTOR at STEP_AT of training
-STEP_AT, STEP_FACTOR = 0.8, 0.1
 
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run; invalid values raise ``ValueError`` at creation.
+    """Everything that defines a training run; invalid values raise ``ValueError`` (wrong types
+    ``TypeError``) at creation.
 
     Attributes:
         dataset: one of :data:`imbloss.data.DATASETS`.
@@ -59,8 +50,9 @@ class TrainConfig:
             model sizes and ``epochs`` suit the names data).
         lr: Adam's initial learning rate.
         lr_schedule: ``"cosine"`` (from ``lr`` to 0 over the run, per step; Loshchilov &
-            Hutter 2017), ``"step"`` (``lr``, times ``STEP_FACTOR`` from ``STEP_AT`` of the
-            steps on, the schedule of LDAM-DRW) or ``"constant"``.
+            Hutter 2017), ``"step"`` (``lr``, times :data:`imbloss.schedules.STEP_FACTOR`
+            from :data:`~imbloss.schedules.STEP_AT` of the steps on, the schedule of
+            LDAM-DRW) or ``"constant"``.
         weight_decay: Adam weight decay (L2).
         classifier: ``"linear"`` or ``"cosine"`` (normalised features and class weights,
             logits in [-1, 1]: the classifier of LDAM-DRW, whose loss scales them).
@@ -73,7 +65,7 @@ class TrainConfig:
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``,
             ``"cuda:N"`` or ``"mps"``.
         num_threads: torch CPU threads for the run (None:
-            :func:`imbloss.train.default_num_threads`; a sweep gives each run one).
+            :func:`imbloss.runtime.default_num_threads`; a sweep gives each run one).
         quiet: no progress bar (else :func:`imbloss.progress.progress`: lines in a log).
     """
 
@@ -100,20 +92,18 @@ class TrainConfig:
     quiet: bool = False
 
     def __post_init__(self) -> None:
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("loss", self.loss, LOSSES)
-        _check_choice("sampler", self.sampler, SAMPLERS)
-        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        _check_choice("classifier", self.classifier, CLASSIFIERS)
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("classifier", self.classifier, CLASSIFIERS)
         if self.drw_start is not None:
-            _check_real(
+            check_real(
                 "drw_start", self.drw_start, low=0.0, high=1.0, low_open=True, high_open=True
             )
             self.drw_start = float(self.drw_start)
         for name in ("dataset_kwargs", "loss_kwargs"):
-            value = getattr(self, name)
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-                raise ValueError(f"{name} must be a dict with string keys; got {value!r}")
+            check_mapping(name, getattr(self, name))
         # the loss keywords are checked by building the loss once (names and values);
         # two placeholder class counts stand in for the data's
         build_loss(self.loss, class_counts=torch.ones(2), **self.loss_kwargs)
@@ -132,26 +122,25 @@ class TrainConfig:
             "batch_size",
             "length_grouping",
         ):
-            _check_int(name, getattr(self, name), minimum=1)
+            check_int(name, getattr(self, name), minimum=1)
             setattr(self, name, int(getattr(self, name)))  # NumPy integers -> int (JSON, run_id)
         if self.drw_start is not None and math.floor(self.drw_start * self.epochs) < 1:
             raise ValueError(
                 f"drw_start={self.drw_start} with epochs={self.epochs} re-weights from the first "
                 f"epoch (class-balanced CE, not DRW); expected drw_start >= {1 / self.epochs:g}"
             )
-        _check_int("seed", self.seed, minimum=0)
+        check_int("seed", self.seed, minimum=0)
         self.seed = int(self.seed)
         if self.num_threads is not None:
-            _check_int("num_threads", self.num_threads, minimum=1)
+            check_int("num_threads", self.num_threads, minimum=1)
             self.num_threads = int(self.num_threads)
-        _check_real("lr", self.lr, low=0.0, high=math.inf, low_open=True, high_open=True)
-        _check_real("weight_decay", self.weight_decay, low=0.0, high=math.inf, high_open=True)
-        _check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        if not isinstance(self.quiet, bool):
-            raise ValueError(f"quiet must be True or False; got {self.quiet!r}")
-        if not isinstance(self.device, str) or (
-            self.device not in DEVICES and not _is_cuda_index(self.device)
-        ):
+        check_real("lr", self.lr, low=0.0, high=math.inf, low_open=True, high_open=True)
+        check_real("weight_decay", self.weight_decay, low=0.0, high=math.inf, high_open=True)
+        check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        check_bool("quiet", self.quiet)
+        if not isinstance(self.device, str):
+            raise TypeError(f"device must be a string; got {self.device!r}")
+        if self.device not in DEVICES and not is_cuda_index(self.device):
             raise ValueError(
                 f"device={self.device!r} is not valid; expected one of {DEVICES} or 'cuda:N'"
             )
@@ -160,7 +149,7 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         """Build from a mapping; an unknown key is an error that lists the valid ones."""
         if not isinstance(values, dict):
-            raise ValueError(f"a train config must be a mapping; got {type(values).__name__}")
+            raise TypeError(f"a train config must be a mapping; got {type(values).__name__}")
         valid = [f.name for f in fields(cls)]
         unknown = sorted(set(values) - set(valid))
         if unknown:
@@ -187,33 +176,3 @@ def stack_key(config: TrainConfig) -> str | None:
         return None
     values = config.to_dict()
     return repr(sorted((k, v) for k, v in values.items() if k not in ("seed", *RUNTIME_FIELDS)))
-
-
-def check_num_threads(num_threads: int | None) -> None:
-    """A thread count this machine can run: None (the default) or at most its cores."""
-    cores = os.cpu_count() or 1
-    if num_threads is not None and num_threads > cores:
-        raise ValueError(
-            f"num_threads={num_threads} is more than the {cores} cores of this machine; "
-            f"expected at most {cores}"
-        )
-
-
-def _is_cuda_index(device: str) -> bool:
-    prefix, _, index = device.partition(":")
-    return prefix == "cuda" and index.isdigit()
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; a named device must be available."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={name!r} was asked for but CUDA is not available")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device='mps' was asked for but MPS is not available")
-    return torch.device(name)

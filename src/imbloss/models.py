@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from imbloss.checks import check_choice
 from imbloss.data.base import PreparedData
 
 KINDS = ("sequence", "features")
@@ -124,7 +125,8 @@ def _classifier(kind: str, in_features: int, num_classes: int) -> nn.Module:
         return nn.Linear(in_features, num_classes)
     if kind == "cosine":
         return CosineClassifier(in_features, num_classes)
-    raise ValueError(f"classifier={kind!r} is not valid; expected one of {CLASSIFIERS}")
+    check_choice("classifier", kind, CLASSIFIERS)
+    raise AssertionError(f"classifier {kind!r} has no model")
 
 
 def build_model(
@@ -158,4 +160,5 @@ def build_model(
             dropout=dropout,
             classifier=classifier,
         )
-    raise ValueError(f"data.kind={data.kind!r} is not valid; expected one of {KINDS}")
+    check_choice("data.kind", data.kind, KINDS)
+    raise AssertionError(f"data.kind {data.kind!r} has no model")

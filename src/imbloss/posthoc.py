@@ -15,7 +15,10 @@ includes 0, so the rule can decline to adjust).
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, f1_score
+
+from imbloss.checks import check_choice
+from imbloss.metrics import epoch_metrics
+from imbloss.runs import TARGET_METRICS
 
 TAUS = tuple(float(t) for t in np.round(np.arange(0.0, 2.01, 0.25), 2))
 
@@ -64,19 +67,8 @@ def _labels(labels, n: int, num_classes: int) -> np.ndarray:
 
 def score(labels, predictions, metric: str, num_classes: int) -> float:
     """``macro_f1`` over all ``num_classes`` or ``balanced_accuracy`` (mean recall)."""
-    if metric == "macro_f1":
-        return float(
-            f1_score(
-                labels,
-                predictions,
-                labels=np.arange(num_classes),
-                average="macro",
-                zero_division=0,
-            )
-        )
-    if metric == "balanced_accuracy":
-        return float(balanced_accuracy_score(labels, predictions))
-    raise ValueError(f"metric={metric!r} is not valid; expected 'macro_f1' or 'balanced_accuracy'")
+    check_choice("metric", metric, TARGET_METRICS)
+    return epoch_metrics(labels, predictions, num_classes)[metric]
 
 
 def choose_tau(val_logits, val_labels, class_counts, metric: str, taus=TAUS) -> tuple[float, float]:

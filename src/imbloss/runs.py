@@ -52,10 +52,26 @@ def loss_params(config: Mapping) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(config["loss_kwargs"].items()))
 
 
+# How a post-hoc adjusted row is labelled: ``"<loss label> + post-hoc τ"``.
+POST_HOC_SUFFIX = " + post-hoc τ"
+
+
+def label(condition: str, params: str = "", *, post_hoc: bool = False) -> str:
+    """The one label of a condition at a setting, composed here and nowhere else:
+    ``"focal(gamma=2.0)"`` (``params`` as :func:`loss_params` writes them), the bare name
+    without keywords, and ``" + post-hoc τ"`` after it for the post-hoc rule on its logits.
+
+    Examples:
+        >>> label("focal", "gamma=2.0"), label("ce", post_hoc=True)
+        ('focal(gamma=2.0)', 'ce + post-hoc τ')
+    """
+    text = f"{condition}({params})" if params else condition
+    return text + POST_HOC_SUFFIX if post_hoc else text
+
+
 def loss_label(config: Mapping) -> str:
-    """The condition and its loss keywords as ``"focal(gamma=2.0)"``, or the bare name."""
-    params = loss_params(config)
-    return f"{condition(config)}({params})" if params else condition(config)
+    """The condition and its loss keywords of a config as :func:`label` writes them."""
+    return label(condition(config), loss_params(config))
 
 
 @dataclass

@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbloss.config import TrainConfig, resolve_device, stack_key
+from imbloss.config import TrainConfig, stack_key
 from imbloss.data import epoch_indices
 from imbloss.data.base import PreparedData
 from imbloss.diagnostics import GradientDiagnostics, head_classes
@@ -51,18 +51,10 @@ from imbloss.metrics import classification_metrics, epoch_metrics
 from imbloss.models import CosineClassifier, FeatureMLP, build_model
 from imbloss.progress import progress
 from imbloss.runs import TARGET_METRICS, Predictions, RunResult, condition
-from imbloss.train import (
-    DRW_BETA,
-    _torch_threads,
-    default_num_threads,
-    diverged,
-    drw_epoch,
-    learning_rate,
-    library_versions,
-    load_data,
-    non_finite_logits_diverge,
-    seed_everything,
-)
+from imbloss.runtime import default_num_threads, library_versions, resolve_device, seed_everything
+from imbloss.runtime import torch_threads as _torch_threads
+from imbloss.schedules import DRW_BETA, drw_epoch, learning_rate
+from imbloss.train import diverged, load_data, non_finite_logits_diverge
 
 # losses whose batch value couples its examples: built with groups=K (statistics per model)
 GROUPED_LOSSES = ("ghm",)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from imbloss.checks import check_real
+
 # A t-interval or a paired t-test from fewer pairs says nothing: with two seeds, two equal
 # differences gave p = 0 and two near-equal ones p = 1e-31.
 MIN_PAIRS = 3
@@ -34,8 +36,7 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
     paired t-test inverts.
     """
     x = _values(values, minimum=MIN_PAIRS)
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
+    check_real("confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
     half = stats.t.ppf((1 + confidence) / 2, df=x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
     return float(x.mean() - half), float(x.mean() + half)
 

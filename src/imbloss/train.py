@@ -1,16 +1,12 @@
 """Train one model with one loss: ``fit(TrainConfig(loss="focal", loss_kwargs={"gamma": 2}))``.
 
-Batches are index tensors into the padded training tensors (no DataLoader):
-each epoch draws its row order from :func:`imbloss.data.epoch_indices` with a
-seeded ``torch.Generator``, cuts it into batches and trims every batch's
-padding to its longest sequence. For sequences, the rows of
-``length_grouping`` consecutive batches are sorted by length before they are
-cut (the "megabatch" length grouping of Hugging Face's ``group_by_length``)
-and the batches are then shuffled: the GRU then runs fewer time steps per
-batch; ``length_grouping=1`` keeps the batches as drawn.
+Each epoch draws its row order from :func:`imbloss.data.epoch_indices` with a seeded
+``torch.Generator`` and cuts it into batches (:mod:`imbloss.data.batches`; ``length_grouping``
+batches of sequences sorted by length together, 1 keeps them as drawn).
 
 The learning rate follows ``config.lr_schedule`` per optimiser step (cosine by
-default). For each of :data:`imbloss.runs.TARGET_METRICS` (validation macro-F1 and
+default, :mod:`imbloss.schedules`); the process's seeds, threads and device are
+:mod:`imbloss.runtime`'s. For each of :data:`imbloss.runs.TARGET_METRICS` (validation macro-F1 and
 balanced accuracy) the epoch with the best validation score is selected: its
 weights are kept in memory and the validation and test sets are scored with them,
 and :func:`fit_and_predict` also returns their logits. On the CPU two runs of the
@@ -27,21 +23,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import math
-import os
-import random
-import sys
 import time
-from dataclasses import dataclass
-from importlib import metadata
 
 import numpy as np
 import torch
 
 from imbloss import distributed
-from imbloss.config import STEP_AT, STEP_FACTOR, TrainConfig, resolve_device
+from imbloss.config import TrainConfig
 from imbloss.data import epoch_indices, prepare_dataset
-from imbloss.data.base import PreparedData, TensorSplit
+from imbloss.data.base import PreparedData
+from imbloss.data.batches import DeviceSplit, batch_inputs, batches, on_device
 from imbloss.diagnostics import GradientDiagnostics, head_classes
 from imbloss.errors import TrainingDiverged
 from imbloss.losses import build_loss, class_balanced_weights
@@ -49,20 +40,27 @@ from imbloss.metrics import classification_metrics, epoch_metrics
 from imbloss.models import build_model
 from imbloss.progress import progress
 from imbloss.runs import TARGET_METRICS, Predictions, RunResult, condition
+from imbloss.runtime import (
+    default_num_threads,
+    library_versions,
+    resolve_device,
+    seed_everything,
+    torch_threads,
+)
+from imbloss.schedules import DRW_BETA, drw_epoch, learning_rate
 
 __all__ = [
     "RunResult",
     "TrainConfig",
+    "Trainer",
+    "build_run",
     "fit",
     "fit_and_predict",
-    "learning_rate",
     "load_data",
-    "resolve_device",
 ]
 
 EVAL_BATCH_SIZE = 2048
 # deferred re-weighting uses class-balanced weights with the beta of Cao et al. (2019)
-DRW_BETA = 0.9999
 
 
 def fit(config: TrainConfig, data: PreparedData | None = None) -> RunResult:
@@ -82,26 +80,33 @@ def fit_and_predict(
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
     start = time.perf_counter()
-    with _torch_threads(config.num_threads or default_num_threads()):
+    with torch_threads(config.num_threads or default_num_threads()):
         if data is None:
             data = load_data(config.dataset, config.dataset_kwargs, config.seed)
         device = distributed.rank_device(resolve_device(config.device))
         with distributed.process_group(device):
-            # the whole training set's counts on every rank, not a shard's
-            loss_fn = build_loss(config.loss, class_counts=data.class_counts, **config.loss_kwargs)
-            seed_everything(config.seed)
-            model = build_model(
-                data,
-                hidden_size=config.hidden_size,
-                embedding_dim=config.embedding_dim,
-                num_layers=config.num_layers,
-                dropout=config.dropout,
-                classifier=config.classifier,
-            )
-            trainer = _Trainer(config, data, model.to(device), loss_fn.to(device), device)
-            result, predictions = trainer.run()
+            result, predictions = build_run(config, data, device).run()
     result.timings["total_s"] = time.perf_counter() - start
     return result, predictions
+
+
+def build_run(config: TrainConfig, data: PreparedData, device: torch.device) -> Trainer:
+    """One run assembled as :func:`fit_and_predict` assembles it, not yet trained: the loss
+    (for the whole training set's counts, on every rank), the model seeded by
+    ``config.seed``, both on ``device``, in a :class:`Trainer`. The seam for code that drives
+    the epochs itself (:meth:`Trainer.train_epoch`); in a process group, call it inside the
+    group, as ``fit`` does."""
+    loss_fn = build_loss(config.loss, class_counts=data.class_counts, **config.loss_kwargs)
+    seed_everything(config.seed)
+    model = build_model(
+        data,
+        hidden_size=config.hidden_size,
+        embedding_dim=config.embedding_dim,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        classifier=config.classifier,
+    )
+    return Trainer(config, data, model.to(device), loss_fn.to(device), device)
 
 
 def diverged(config: TrainConfig, epoch: int, what: str) -> TrainingDiverged:
@@ -126,28 +131,10 @@ def non_finite_logits_diverge(config: TrainConfig, epoch: int, logits: torch.Ten
         raise diverged(config, epoch, "the logits became non-finite") from error
 
 
-def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
-    """The learning rate of optimiser step ``step`` (0-based) of ``total_steps``.
-
-    cosine: ``lr * (1 + cos(pi * step / total_steps)) / 2``; step: ``lr`` before
-    ``STEP_AT * total_steps`` and ``STEP_FACTOR * lr`` from there on; constant: ``lr``.
-    """
-    if config.lr_schedule == "cosine":
-        return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
-    if config.lr_schedule == "step" and step >= STEP_AT * total_steps:
-        return config.lr * STEP_FACTOR
-    return config.lr
-
-
-def drw_epoch(config: TrainConfig) -> int | None:
-    """The first epoch (1-based) trained with deferred re-weighting, or None without it."""
-    if config.drw_start is None:
-        return None
-    return int(math.floor(config.drw_start * config.epochs)) + 1
-
-
-class _Trainer:
-    """The epoch loop of :func:`fit`, with its state in one place.
+class Trainer:
+    """The epoch loop of :func:`fit`, with its state in one place (build it with
+    :func:`build_run`): :meth:`run` trains every epoch and scores the selected ones,
+    :meth:`train_epoch` trains one.
 
     In a process group ``step_model`` is the DDP-wrapped ``model`` and ``loss_fn`` is
     wrapped in :class:`~imbloss.distributed.GlobalBatchMean`; otherwise both are as given.
@@ -168,9 +155,9 @@ class _Trainer:
             fused=device.type in ("cpu", "cuda"),  # one kernel per step instead of a loop
         )
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.train = _on_device(data.train, device)
-        self.val = _on_device(data.val, device)
-        self.test = _on_device(data.test, device)
+        self.train = on_device(data.train, device)
+        self.val = on_device(data.val, device)
+        self.test = on_device(data.test, device)
         self.head = head_classes(data.class_counts)
         self.diagnostics = _RankDiagnostics(self.head, data.num_classes, device=device)
         self.autocast = functools.partial(
@@ -199,7 +186,7 @@ class _Trainer:
                 self._start_reweighting()
             tick = time.perf_counter()
             lr = learning_rate(config, self.step, self.steps_per_epoch * config.epochs)
-            seen += self._train_epoch(epoch)
+            seen += self.train_epoch(epoch)
             diag = self.diagnostics.compute()  # the epoch's one host synchronisation
             epoch_s = time.perf_counter() - tick
             if not np.isfinite(diag["loss"]):
@@ -268,19 +255,19 @@ class _Trainer:
         weights = class_balanced_weights(self.data.class_counts, beta=DRW_BETA)
         self.loss_fn.weight = weights.to(self.device)
 
-    def _train_epoch(self, epoch: int) -> int:
+    def train_epoch(self, epoch: int) -> int:
         """One pass of optimiser steps; returns the number of rows trained on (all ranks')."""
         config, train = self.config, self.train
         total_steps = self.steps_per_epoch * config.epochs
         order = epoch_indices(config.sampler, train.y_cpu, generator=self.generator)
         self.model.train()
-        for rows in _batches(
+        for rows in batches(
             order, train.lengths, config.batch_size, config.length_grouping, self.generator
         ):
             for group in self.optimizer.param_groups:
                 group["lr"] = learning_rate(config, self.step, total_steps)
             rows = distributed.shard(rows)
-            x, lengths = _batch_inputs(train, rows)
+            x, lengths = batch_inputs(train, rows)
             target = train.y[rows.to(self.device, non_blocking=True)]
             with self.autocast():
                 logits = self.step_model(x, lengths)
@@ -298,7 +285,7 @@ class _Trainer:
         return len(order)
 
     @torch.no_grad()
-    def _logits(self, split: _DeviceSplit) -> torch.Tensor:
+    def _logits(self, split: DeviceSplit) -> torch.Tensor:
         """The decision logits (float32, on the CPU) of every row, in batches sorted by length."""
         self.model.eval()
         n = len(split.y_cpu)
@@ -308,7 +295,7 @@ class _Trainer:
             order = split.lengths.argsort(descending=True)
         out = torch.empty(n, self.data.num_classes, dtype=torch.float32)
         for rows in order.split(EVAL_BATCH_SIZE):
-            x, lengths = _batch_inputs(split, rows)
+            x, lengths = batch_inputs(split, rows)
             with self.autocast():
                 logits = self.model(x, lengths)
             out[rows] = logits.float().cpu() * self.decision_scale
@@ -329,47 +316,6 @@ class _RankDiagnostics(GradientDiagnostics):
         return super().compute()
 
 
-@dataclass
-class _DeviceSplit:
-    """A split on the training device; ``lengths`` and ``y_cpu`` stay on the CPU for indexing."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-    y_cpu: torch.Tensor
-    lengths: torch.Tensor | None
-
-
-def _on_device(split: TensorSplit, device: torch.device) -> _DeviceSplit:
-    lengths = split.lengths.cpu() if split.lengths is not None else None
-    return _DeviceSplit(split.x.to(device), split.y.to(device), split.y.cpu(), lengths)
-
-
-def _batch_inputs(split: _DeviceSplit, rows: torch.Tensor):
-    """The rows' inputs, padding trimmed to the longest of them, and their lengths (CPU)."""
-    device_rows = rows.to(split.x.device, non_blocking=True)
-    if split.lengths is None:
-        return split.x[device_rows], None
-    lengths = split.lengths[rows]
-    return split.x[device_rows, : int(lengths.max())], lengths
-
-
-def _batches(
-    order: torch.Tensor,
-    lengths: torch.Tensor | None,
-    batch_size: int,
-    grouping: int,
-    generator: torch.Generator,
-) -> list[torch.Tensor]:
-    """Cut ``order`` into batches; with ``grouping > 1``, group rows of similar length."""
-    if lengths is None or grouping == 1:
-        return list(order.split(batch_size))
-    batches = []
-    for chunk in order.split(batch_size * grouping):
-        by_length = lengths[chunk].argsort(descending=True, stable=True)
-        batches.extend(chunk[by_length].split(batch_size))
-    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-
-
 @functools.lru_cache(maxsize=4)
 def _load_data_cached(dataset: str, kwargs_json: str) -> PreparedData:
     return prepare_dataset(dataset, **json.loads(kwargs_json))
@@ -382,51 +328,3 @@ def load_data(dataset: str, dataset_kwargs: dict, seed: int) -> PreparedData:
     """
     kwargs = {"seed": seed, **dataset_kwargs}
     return _load_data_cached(dataset, json.dumps(kwargs, sort_keys=True, default=str))
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's global generators."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def library_versions() -> dict[str, str]:
-    import sklearn
-
-    try:
-        imbloss_version = metadata.version("imbloss")
-    except metadata.PackageNotFoundError:
-        imbloss_version = "unknown"
-    return {
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-        "imbloss": imbloss_version,
-    }
-
-
-def default_num_threads() -> int:
-    """Torch threads for a run that does not set them: the cores left idle, at least 1.
-
-    That is torch's own count (one per core) less the 1-minute load average. Beside busy
-    processes torch's count over-subscribes the cores and its threads wait on each other: on
-    2 cores beside two busy processes a names run fell from 14k names/s (idle) to 2.2k with
-    2 threads, and kept 7.8k with 1.
-    """
-    threads = torch.get_num_threads()
-    with contextlib.suppress(AttributeError, OSError):  # no load average on Windows
-        threads -= round(os.getloadavg()[0])
-    return max(1, threads)
-
-
-@contextlib.contextmanager
-def _torch_threads(num_threads: int):
-    """Use ``num_threads`` torch CPU threads inside the block, then restore the previous count."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)

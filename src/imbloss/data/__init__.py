@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import inspect
+
+from imbloss.checks import check_choice
 from imbloss.data.base import PreparedData, TensorSplit
 from imbloss.data.longtail import longtail_class_sizes, prepare_digits
 from imbloss.data.names import LANGUAGES, load_names, prepare_names, split_names
 from imbloss.data.samplers import SAMPLERS, epoch_indices, uniform_language_eval_indices
 from imbloss.data.text import CharVocab, fold_ascii
 
-DATASETS = ("names", "digits")
+# the one registry of datasets: a name, its prepare function and that function's keywords
+PREPARE = {"names": prepare_names, "digits": prepare_digits}
+DATASETS = tuple(PREPARE)
+DATASET_KWARGS = {
+    name: tuple(inspect.signature(prepare).parameters) for name, prepare in PREPARE.items()
+}
 
 __all__ = [
     "DATASETS",
+    "DATASET_KWARGS",
     "LANGUAGES",
     "SAMPLERS",
     "CharVocab",
+    "PREPARE",
     "PreparedData",
     "TensorSplit",
     "epoch_indices",
@@ -30,7 +40,7 @@ __all__ = [
 
 
 def prepare_dataset(name: str, **kwargs) -> PreparedData:
-    """``prepare_names(**kwargs)`` or ``prepare_digits(**kwargs)``, chosen by ``name``."""
-    if name not in DATASETS:
-        raise ValueError(f"dataset {name!r} is not known; expected one of {DATASETS}")
-    return prepare_names(**kwargs) if name == "names" else prepare_digits(**kwargs)
+    """``prepare_names(**kwargs)`` or ``prepare_digits(**kwargs)``, chosen by ``name``
+    (:data:`PREPARE`)."""
+    check_choice("dataset", name, DATASETS)
+    return PREPARE[name](**kwargs)

@@ -10,12 +10,12 @@ which images go to validation, test and the training subsample. Nothing is downl
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
+from imbloss.checks import check_bool, check_int, check_real
 from imbloss.data.base import PreparedData, TensorSplit
 
 EVAL_PER_CLASS = 20
@@ -27,12 +27,9 @@ def longtail_class_sizes(n_max: int, num_classes: int, ratio: float) -> list[int
     ``n_0 = n_max`` and ``n_{C-1} = round(n_max / ratio)``; ``ratio=1`` gives balanced sizes.
     Python's ``round`` is used (halves go to the even neighbour).
     """
-    if isinstance(n_max, bool) or not isinstance(n_max, Integral) or n_max < 1:
-        raise ValueError(f"n_max must be a positive integer; got {n_max!r}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, Integral) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}")
-    if isinstance(ratio, bool) or not isinstance(ratio, Real) or not 1 <= ratio < math.inf:
-        raise ValueError(f"imbalance ratio must be a finite number >= 1; got {ratio!r}")
+    check_int("n_max", n_max, minimum=1)
+    check_int("num_classes", num_classes, minimum=2)
+    check_real("imbalance ratio", ratio, low=1.0, high=math.inf, high_open=True)
     sizes = [round(n_max * ratio ** (-i / (num_classes - 1))) for i in range(num_classes)]
     if sizes[-1] < 1:
         raise ValueError(
@@ -54,8 +51,7 @@ def prepare_digits(
     ``sum(n_i) // C`` images: a balanced training set of (about) the long-tailed one's size,
     the control that separates "less data" from "a skewed prior".
     """
-    if not isinstance(matched_balanced, bool):
-        raise ValueError(f"matched_balanced must be True or False; got {matched_balanced!r}")
+    check_bool("matched_balanced", matched_balanced)
     digits = load_digits()
     features = torch.from_numpy(digits.data / 16.0).float()
     labels = torch.from_numpy(digits.target).long()

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from imbloss.checks import check_choice, check_int
+
 SAMPLERS = ("natural", "balanced", "uniform_language")
 
 
@@ -34,12 +36,10 @@ def epoch_indices(
     ``y`` is the (N) integer class of every training row. For ``natural`` with
     ``num_samples > N``, whole shuffled passes follow one another and the last is cut short.
     """
-    if kind not in SAMPLERS:
-        raise ValueError(f"sampler kind={kind!r} is not valid; expected one of {SAMPLERS}")
+    check_choice("sampler kind", kind, SAMPLERS)
     _check_labels(y)
     n = len(y) if num_samples is None else num_samples
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"num_samples must be a positive integer; got {num_samples!r}")
+    check_int("num_samples", n, minimum=1)
     if kind == "natural":
         passes = -(-n // len(y))
         keys = torch.rand(passes, len(y), generator=generator)
@@ -61,9 +61,11 @@ def uniform_language_eval_indices(
 
 
 def _check_labels(y: torch.Tensor) -> None:
-    if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.is_floating_point() or y.is_complex():
-        what = f"shape {tuple(y.shape)} {y.dtype}" if isinstance(y, torch.Tensor) else type(y)
-        raise ValueError(f"y must be a 1-D integer tensor of class indices; got {what}")
+    if not isinstance(y, torch.Tensor) or y.is_floating_point() or y.is_complex():
+        what = y.dtype if isinstance(y, torch.Tensor) else type(y).__name__
+        raise TypeError(f"y must be a 1-D integer tensor of class indices; got {what}")
+    if y.dim() != 1:
+        raise ValueError(f"y must be a 1-D tensor of class indices; got shape {tuple(y.shape)}")
     if len(y) == 0:
         raise ValueError("y is empty; an epoch needs at least one row")
 

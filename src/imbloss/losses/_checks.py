@@ -1,5 +1,7 @@
-"""The one family of argument checks of the package: errors name the bad value and what was
-expected.
+"""The losses' checks of tensors, beside the package's checks of numbers and choices
+(:mod:`imbloss.checks`, re-exported here): errors name the bad value and what was expected;
+a wrong type (a list for a tensor, integer logits, float class indices) raises ``TypeError``,
+a wrong shape or value ``ValueError``.
 
 Checks of tensor *values* (a class index out of range, a negative weight) wait for the
 device; they are skipped while ``torch.compile`` traces a function
@@ -9,49 +11,31 @@ graph. Checks of metadata (dtype, shape) and of Python numbers always run.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from numbers import Integral, Real
 
 import torch
+
+from ..checks import check_choice, check_int, check_real
+
+__all__ = [
+    "REDUCTIONS",
+    "check_choice",
+    "check_class_indices",
+    "check_class_vector",
+    "check_int",
+    "check_label_smoothing",
+    "check_logits",
+    "check_real",
+    "check_reduction",
+    "check_sigmoid_inputs",
+    "check_softmax_shapes",
+]
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_choice(name: str, value, choices: tuple) -> None:
-    """``value`` must be one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not valid; expected one of {choices}")
-
-
 def check_reduction(reduction: str) -> None:
     check_choice("reduction", reduction, REDUCTIONS)
-
-
-def check_int(name: str, value, *, minimum: int) -> None:
-    """``value`` must be an integer (not a bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-
-
-def check_real(
-    name: str,
-    value,
-    *,
-    low: float = -math.inf,
-    high: float = math.inf,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    """``value`` must be a real number (not a bool, not NaN) in the interval from ``low`` to
-    ``high``, each end closed unless ``*_open``; an infinite value passes only where the
-    interval is closed at that infinity (``std`` in ``(0, inf]``)."""
-    ok = isinstance(value, Real) and not isinstance(value, bool) and not math.isnan(value)
-    ok = ok and (value > low if low_open else value >= low)
-    ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a number in {interval}; got {value!r}")
 
 
 def check_label_smoothing(label_smoothing: float) -> None:
@@ -74,7 +58,7 @@ def check_softmax_shapes(logits: torch.Tensor, target: torch.Tensor) -> None:
         or target.dtype == torch.bool
     ):
         dtype = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
-        raise ValueError(
+        raise TypeError(
             f"target must be an integer tensor of class indices; got {dtype} "
             "(for float / multi-label targets use the sigmoid losses)"
         )
@@ -90,7 +74,7 @@ def check_logits(logits: torch.Tensor, *, min_dim: int) -> None:
     """``logits`` must be a floating-point tensor of at least ``min_dim`` dimensions."""
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
         got = f"dtype {logits.dtype}" if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"logits must be a floating-point tensor; got {got}")
+        raise TypeError(f"logits must be a floating-point tensor; got {got}")
     if logits.dim() < min_dim:
         raise ValueError(
             f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
@@ -110,7 +94,7 @@ def check_sigmoid_inputs(
     check_logits(logits, min_dim=min_dim)
     if not isinstance(target, torch.Tensor) or not target.is_floating_point():
         dtype = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
-        raise ValueError(
+        raise TypeError(
             f"target must be a floating-point tensor of 0/1 labels or probabilities; got {dtype} "
             "(for integer class indices use the softmax losses)"
         )

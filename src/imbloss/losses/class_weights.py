@@ -1,10 +1,10 @@
-"""Per-class weights computed from the training counts, and the cross-entropy they weight.
+r"""Per-class weights computed from the training counts, and the cross-entropy they weight.
 
-* :func:`class_balanced_weights`: ``(1 - β) / (1 - β^{n_c})``, the inverse
+* :func:`class_balanced_weights`: :math:`(1 - \beta) / (1 - \beta^{n_c})`, the inverse
   "effective number" of samples (Cui et al., "Class-Balanced Loss Based on
   Effective Number of Samples", CVPR 2019). β = 0 gives equal weights, β -> 1
   approaches inverse frequency.
-* :func:`inverse_frequency_weights`: ``1 / n_c``.
+* :func:`inverse_frequency_weights`: :math:`1 / n_c`.
 
 Both are scaled to mean 1 over the classes (so the loss keeps its size) and are
 returned as float32 tensors. The factory builds ``weighted_ce``, ``cb_ce`` and
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 
 from ._checks import check_class_vector, check_real
+from ._docs import shared_docs
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 
@@ -28,9 +29,19 @@ def _mean_one(weights: torch.Tensor) -> torch.Tensor:
 def class_balanced_weights(
     class_counts: torch.Tensor | Sequence[float], beta: float = 0.9999
 ) -> torch.Tensor:
-    """Class-balanced weights ``(1 - β) / (1 - β^{n_c})`` (Cui et al. 2019), scaled to mean 1.
+    r"""Class-balanced weights :math:`(1 - \beta) / (1 - \beta^{n_c})` (Cui et al. 2019),
+    scaled to mean 1.
 
-    ``class_counts`` are the positive training counts ``n_c``; β in [0, 1).
+    Args:
+        class_counts: the positive training count :math:`n_c` of every class (length C).
+        beta: β in [0, 1); 0 gives equal weights, β -> 1 approaches inverse frequency.
+
+    Examples:
+        >>> class_balanced_weights([100, 10, 1], beta=0.0)
+        tensor([1., 1., 1.])
+        >>> w = class_balanced_weights([100, 10, 1], beta=0.999999)
+        >>> torch.allclose(w, inverse_frequency_weights([100, 10, 1]), rtol=1e-3)
+        True
     """
     check_real("beta", beta, low=0.0, high=1.0, high_open=True)
     counts = check_class_vector(class_counts, None, "class_counts", positive=True)
@@ -40,11 +51,17 @@ def class_balanced_weights(
 
 
 def inverse_frequency_weights(class_counts: torch.Tensor | Sequence[float]) -> torch.Tensor:
-    """Inverse-frequency weights ``1 / n_c``, scaled to mean 1."""
+    r"""Inverse-frequency weights :math:`1 / n_c`, scaled to mean 1.
+
+    Examples:
+        >>> inverse_frequency_weights([3, 1])
+        tensor([0.5000, 1.5000])
+    """
     counts = check_class_vector(class_counts, None, "class_counts", positive=True)
     return _mean_one(1.0 / counts)
 
 
+@shared_docs
 def weighted_cross_entropy(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -54,9 +71,25 @@ def weighted_cross_entropy(
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """Cross-entropy ``-w_y log p_t``: ``F.cross_entropy`` except that a batch with
+    r"""Cross-entropy :math:`L = -w_y \log p_t`: ``F.cross_entropy`` except that a batch with
     nothing kept gives 0 (zero gradient) under ``reduction="mean"`` instead of NaN.
-    ``label_smoothing=ε`` as in ``F.cross_entropy``."""
+
+    Args:
+        $logits_target
+        weight: per-class weight ``w`` of length C, or None for ones.
+        $smoothing_ignore_reduction
+
+    $softmax_shape
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> z, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+        >>> w = torch.rand(5)
+        >>> torch.allclose(weighted_cross_entropy(z, y, w), F.cross_entropy(z, y, weight=w))
+        True
+        >>> weighted_cross_entropy(z, torch.full((8,), -100))  # nothing kept: 0, not NaN
+        tensor(0.)
+    """
     return modulated_cross_entropy(
         logits,
         target,
@@ -68,7 +101,15 @@ def weighted_cross_entropy(
 
 
 class WeightedCrossEntropyLoss(SoftmaxLoss):
-    """Module form of :func:`weighted_cross_entropy` (plain cross-entropy when ``weight=None``)."""
+    """Module form of :func:`weighted_cross_entropy` (plain cross-entropy when ``weight=None``);
+    its arguments and shapes.
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> z, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+        >>> torch.allclose(WeightedCrossEntropyLoss()(z, y), F.cross_entropy(z, y))
+        True
+    """
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return weighted_cross_entropy(

@@ -1,8 +1,11 @@
-"""The one core every softmax loss in :mod:`imbloss` configures.
+r"""The one core every softmax loss in :mod:`imbloss` configures.
 
-Each loss is softmax cross-entropy changed in at most three places::
+Each loss is softmax cross-entropy changed in at most three places:
 
-    L_i = - w_{y_i} * m(p_t,i) * log softmax(s * (z_i + b - Δ * onehot(y_i)))_{y_i}
+.. math::
+
+    L_i = - w_{y_i}\, m(p_{t,i}) \log \operatorname{softmax}\big(s (z_i + b
+    - \Delta \odot \mathbf{1}_{y_i})\big)_{y_i}
 
 * ``w_y``: a fixed weight per class (``weight``);
 * ``m(p_t)``: an example modulator computed from the true-class probability
@@ -22,7 +25,7 @@ Vision", CVPR 2016) with ``F.cross_entropy``'s semantics: the target is
 ``(1 - ε) onehot(y) + ε / C`` and, with class weights as torch applies them, the
 cross-entropy of a position becomes
 
-    CE_ε = (1 - ε) w_y (-log p_y) + (ε / C) Σ_c w_c (-log p_c)
+.. math:: CE_ε = (1 - ε) w_y (-\log p_y) + \frac{ε}{C} \sum_c w_c (-\log p_c)
 
 taken of the changed logits' softmax; the mean still divides by ``Σ w_y``. Weighting the
 uniform part by ``w_c`` rather than ``w_y`` is torch's choice and is disputed
@@ -68,6 +71,7 @@ from ._checks import (
     check_reduction,
     check_softmax_shapes,
 )
+from ._docs import shared_docs
 
 Modulator = Callable[[torch.Tensor], torch.Tensor]
 LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -203,6 +207,7 @@ class _ChangedNLL(torch.autograd.Function):
         return (exp * (coef / total)).scatter_add_(1, index, -coef), None, None, None, None
 
 
+@shared_docs
 def modulated_cross_entropy(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -218,8 +223,10 @@ def modulated_cross_entropy(
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """Cross-entropy with a class weight, an example modulator, a logit change and label
-    smoothing.
+    r"""Cross-entropy with a class weight, an example modulator, a logit change and label
+    smoothing: :math:`L_i = -w_{y_i} m(p_{t,i}) \log \operatorname{softmax}(s (z_i + b -
+    \Delta \odot \mathbf{1}_{y_i}))_{y_i}`. With all three neutral it is
+    ``F.cross_entropy`` exactly.
 
     Args:
         logits: float tensor (N, C) or (N, C, d1, ...). Half and bfloat16 are
@@ -239,6 +246,24 @@ def modulated_cross_entropy(
         ignore_index: target value whose positions add nothing and get no gradient.
         reduction: ``"mean"`` (sum over the weight sum), ``"sum"`` or ``"none"``
             (the target's shape).
+
+    $softmax_shape
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> z, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+        >>> torch.allclose(modulated_cross_entropy(z, y), F.cross_entropy(z, y))
+        True
+
+        A modulator (here focal's) and a logit offset, each one place of the formula:
+
+        >>> ce = F.cross_entropy(z, y, reduction="none")
+        >>> m = modulated_cross_entropy(z, y, modulator=lambda p: (1 - p) ** 2, reduction="none")
+        >>> torch.allclose(m, (1 - torch.exp(-ce)) ** 2 * ce)
+        True
+        >>> b = torch.randn(5)
+        >>> torch.allclose(modulated_cross_entropy(z, y, logit_offset=b), F.cross_entropy(z + b, y))
+        True
     """
     check_reduction(reduction)
     check_softmax_shapes(logits, target)

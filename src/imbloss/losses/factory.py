@@ -95,6 +95,16 @@ def build_loss(
     ``class_counts`` (length C, positive) is required by ``weighted_ce``, ``cb_ce``,
     ``cb_focal``, ``logit_adjusted``, ``balanced_softmax`` and ``ldam``, and is
     accepted and ignored by the others.
+
+    Examples:
+        >>> build_loss("focal", gamma=1.0)
+        FocalLoss(gamma=1.0, detach_modulator=False, ignore_index=-100, reduction='mean')
+        >>> build_loss("cb_ce", class_counts=[100, 10], beta=0.99).weight
+        tensor([0.2621, 1.7379])
+        >>> build_loss("focal", gama=1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: loss 'focal' got unknown keyword(s) ['gama']; valid keywords are (...)
     """
     if name in DEPRECATED_NAMES:
         warnings.warn(

@@ -1,6 +1,10 @@
-"""Focal loss (Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017), softmax form.
+r"""Focal loss (Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017), softmax form.
 
-Per position ``L = -w_y (1 - p_t)^γ log p_t``: the factor ``(1 - p_t)^γ`` shrinks
+Per position
+
+.. math:: L = -w_y (1 - p_t)^\gamma \log p_t
+
+the factor :math:`(1 - p_t)^\gamma` shrinks
 the loss of examples already classified well, so training concentrates on the
 hard ones. γ = 0 is cross-entropy. As in the paper the gradient flows through
 the factor by default (``detach_modulator=False``); the per-class ``weight``
@@ -21,6 +25,7 @@ import numpy as np
 import torch
 
 from ._checks import check_real
+from ._docs import shared_docs
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 
@@ -29,10 +34,17 @@ def _check_gamma(gamma: float) -> None:
 
 
 def focal_weight(p, gamma: float = 2.0):
-    """The focal factor ``(1 - p)^γ`` of a true-class probability ``p``.
+    r"""The focal factor :math:`(1 - p)^\gamma` of a true-class probability ``p``.
 
     Takes a tensor (returns a tensor) or a float / array-like (returns NumPy);
     meant for plotting the weight against ``p``.
+
+    Examples:
+        An example classified at :math:`p_t = 0.9` keeps 1% of its cross-entropy at γ = 2,
+        one at :math:`p_t = 0.1` keeps 81%:
+
+        >>> focal_weight([0.9, 0.1], gamma=2.0).round(4)
+        array([0.01, 0.81])
     """
     _check_gamma(gamma)
     if isinstance(p, torch.Tensor):
@@ -48,6 +60,7 @@ def _focal_factor(log_pt: torch.Tensor, gamma: float) -> torch.Tensor:
     return u.clamp(min=torch.finfo(u.dtype).tiny).pow(gamma)
 
 
+@shared_docs
 def focal_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -59,17 +72,38 @@ def focal_loss(
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """Softmax focal loss ``-w_y (1 - p_t)^γ log p_t`` (Lin et al. 2017).
+    r"""Softmax focal loss (Lin et al. 2017),
+    :math:`L = -w_y (1 - p_t)^\gamma \log p_t`.
 
-    Logits (N, C) or (N, C, d1, ...) and integer targets as for
-    ``F.cross_entropy``; ``reduction="mean"`` divides by the sum of ``w_y`` over
-    the kept positions. ``gamma=0`` gives ``F.cross_entropy`` exactly.
-    ``detach_modulator=True`` stops the gradient through ``(1 - p_t)^γ``, the
-    variant of many public implementations. ``label_smoothing=ε`` multiplies the factor of
-    the true class's ``p_t`` with the smoothed cross-entropy of ``F.cross_entropy``,
-    ``(1 - p_t)^γ ((1 - ε) w_y (-log p_t) + (ε / C) Σ_c w_c (-log p_c))`` (see
-    :mod:`imbloss.losses.core` for why this order); ``gamma=0`` then gives
+    ``gamma=0`` gives ``F.cross_entropy`` exactly. ``reduction="mean"`` divides by the sum
+    of ``w_y`` over the kept positions. ``label_smoothing=ε`` multiplies the factor of the
+    true class's :math:`p_t` with the smoothed cross-entropy of ``F.cross_entropy``,
+    :math:`(1 - p_t)^\gamma ((1 - ε) w_y (-\log p_t) + (ε / C) \sum_c w_c (-\log p_c))`
+    (see :mod:`imbloss.losses.core` for why this order); ``gamma=0`` then gives
     ``F.cross_entropy(..., label_smoothing=ε)``.
+
+    Args:
+        $logits_target
+        gamma: γ >= 0, the focusing exponent.
+        weight: per-class weight ``w`` of length C (the paper's α), or None for ones.
+        detach_modulator: stop the gradient through :math:`(1 - p_t)^\gamma` (the variant
+            of many public implementations); the paper keeps it.
+        $smoothing_ignore_reduction
+
+    $softmax_shape
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> z, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+        >>> torch.allclose(focal_loss(z, y, gamma=0.0), F.cross_entropy(z, y))
+        True
+
+        Each position's cross-entropy times :math:`(1 - p_t)^\gamma`:
+
+        >>> ce = F.cross_entropy(z, y, reduction="none")
+        >>> p_t = torch.exp(-ce)
+        >>> torch.allclose(focal_loss(z, y, 2.0, reduction="none"), (1 - p_t) ** 2 * ce)
+        True
     """
     _check_gamma(gamma)
     return modulated_cross_entropy(
@@ -85,7 +119,16 @@ def focal_loss(
 
 
 class FocalLoss(SoftmaxLoss):
-    """Module form of :func:`focal_loss`."""
+    """Module form of :func:`focal_loss`; its arguments and shapes.
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> z, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+        >>> torch.allclose(FocalLoss(gamma=0.0)(z, y), F.cross_entropy(z, y))
+        True
+        >>> FocalLoss(gamma=2.0)(z, y) < F.cross_entropy(z, y)
+        tensor(True)
+    """
 
     def __init__(
         self,

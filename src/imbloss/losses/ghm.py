@@ -1,13 +1,13 @@
-"""GHM-C: the gradient harmonizing classification loss.
+r"""GHM-C: the gradient harmonizing classification loss.
 
 Li, Liu and Wang, "Gradient Harmonized Single-stage Detector", AAAI 2019
 (https://arxiv.org/abs/1811.05181).
 
 Each example's loss is divided by how crowded its gradient norm ``g`` is. The
 interval [0, 1] is cut into ``bins`` equal bins (edges ``arange(bins + 1) / bins``,
-the last one raised by 1e-6, as in mmdetection) and, without gradient::
+the last one raised by 1e-6, as in mmdetection) and, without gradient,
 
-    beta_i = tot / (R_b(i) * n)
+.. math:: \beta_i = \frac{tot}{R_{b(i)}\, n}
 
 where ``b(i)`` is the bin of ``g_i``, ``R_b`` the number of kept positions in that
 bin (or its moving average, below), ``tot`` the number of kept (not ignored)
@@ -86,10 +86,12 @@ from .core import (
 
 
 class GHMCLoss(SoftmaxLoss):
-    """Gradient harmonized classification loss (GHM-C), softmax or sigmoid form.
+    r"""Gradient harmonized classification loss (GHM-C), softmax or sigmoid form:
+    :math:`L_i = -w_{y_i} \beta_i \log p_{t,i}` (softmax) with :math:`\beta_i` the inverse
+    density of the example's gradient norm :math:`g_i = 1 - p_{t,i}`.
 
     See the module docstring for the formula, the moving average and the
-    distributed behaviour.
+    distributed behaviour. ``bins=1, momentum=0`` gives ``F.cross_entropy`` exactly.
 
     Args:
         bins: number of equal-width bins of the gradient norm over [0, 1] (int >= 1).
@@ -110,6 +112,25 @@ class GHMCLoss(SoftmaxLoss):
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         groups: number of independent sets of bin statistics, each for one equal block of
             the batch's rows (see the module docstring); 1 for one batch.
+
+    Shape:
+        - logits: :math:`(N, C)` or :math:`(N, C, d_1, ...)`, floating point.
+        - target: :math:`(N)` or :math:`(N, d_1, ...)`, integer class indices (softmax), or
+          the logits' shape, floating point (sigmoid).
+        - output: a scalar, or the target's shape with ``reduction="none"``.
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> z, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+        >>> torch.allclose(GHMCLoss(bins=1, momentum=0.0)(z, y), F.cross_entropy(z, y))
+        True
+
+        Two crowded easy examples and one hard one: the hard one weighs more.
+
+        >>> z, y = torch.tensor([[4.0, 0.0], [4.0, 0.0], [-4.0, 0.0]]), torch.zeros(3).long()
+        >>> ghm = GHMCLoss(bins=2, momentum=0.0, reduction="none")
+        >>> ghm(z, y) / F.cross_entropy(z, y, reduction="none")
+        tensor([0.7500, 0.7500, 1.5000])
     """
 
     def __init__(

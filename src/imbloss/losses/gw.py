@@ -1,9 +1,11 @@
-"""Gaussian-weight (GW) loss, from voidful's 2019 blog post
+r"""Gaussian-weight (GW) loss, from voidful's 2019 blog post
 "實作 從loss入手，解決資料不平衡帶來的訓練問題" (tackling data imbalance from the loss).
 
-Per position ``L = -w_y m(p_t) log p_t`` with the weight
+Per position :math:`L = -w_y m(p_t) \log p_t` with the weight
 
-    m(p) = exp(-(p - mean)^2 / (2 std^2)) - slope * p
+.. math:: m(p) = \exp\left(-\frac{(p - \mu)^2}{2 \sigma^2}\right) - k p
+
+(:math:`\mu` = ``mean``, :math:`\sigma` = ``std``, :math:`k` = ``slope``),
 
 a bell around ``mean`` minus a small linear term: examples the model is unsure
 of (``p_t`` near ``mean``) weigh most, both the hopeless ones (``p_t -> 0``,
@@ -31,6 +33,7 @@ import numpy as np
 import torch
 
 from ._checks import check_real
+from ._docs import shared_docs
 from .core import SoftmaxLoss, modulated_cross_entropy
 
 GW_MEAN = 0.5
@@ -75,11 +78,18 @@ def gw_weight(
     blog_code: bool = False,
     seed_bug: bool | None = None,
 ):
-    """The GW weight ``exp(-(p - mean)^2 / (2 std^2)) - slope * p`` of a probability ``p``.
+    r"""The GW weight :math:`\exp(-(p - \mu)^2 / (2 \sigma^2)) - k p` of a probability ``p``.
 
     With ``blog_code=True`` the weight of the blog's published code,
-    ``(1 - slope) * exp(-(p - mean)^2 / (2 std^2))`` (see the module docstring).
+    :math:`(1 - k) \exp(-(p - \mu)^2 / (2 \sigma^2))` (see the module docstring).
     Takes a tensor (returns a tensor) or a float / array-like (returns NumPy).
+
+    Examples:
+        At the bell's centre the weight is :math:`1 - k\mu`, and the blog's code gives
+        :math:`1 - k` there:
+
+        >>> float(gw_weight(0.5)), float(gw_weight(0.5, blog_code=True))
+        (0.95, 0.9)
     """
     _check_params(mean, std, slope)
     if not isinstance(p, torch.Tensor):
@@ -87,6 +97,7 @@ def gw_weight(
     return _gaussian_weight(p, mean, std, slope, _blog_code(blog_code, seed_bug))
 
 
+@shared_docs
 def gw_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -102,15 +113,33 @@ def gw_loss(
     reduction: str = "mean",
     seed_bug: bool | None = None,
 ) -> torch.Tensor:
-    """Gaussian-weight loss ``-w_y (exp(-(p_t - mean)^2 / (2 std^2)) - slope p_t) log p_t``.
+    r"""Gaussian-weight loss, :math:`L = -w_y m(p_t) \log p_t` with
+    :math:`m(p) = \exp(-(p - \mu)^2 / (2 \sigma^2)) - k p`.
 
-    Logits and targets as for ``F.cross_entropy``; ``reduction="mean"`` divides
-    by the sum of ``w_y`` over the kept positions (the GW weight is not in the
-    denominator). ``slope=0, std=math.inf`` gives ``F.cross_entropy`` exactly.
-    ``blog_code=True``: the weight of the blog's code, ``(1 - slope) * bell``
-    (``seed_bug=`` is its deprecated name). ``label_smoothing=ε``: the weight of the true
-    class's ``p_t`` times the smoothed cross-entropy of ``F.cross_entropy`` (see
-    :mod:`imbloss.losses.core`).
+    ``slope=0, std=math.inf`` gives ``F.cross_entropy`` exactly. ``reduction="mean"``
+    divides by the sum of ``w_y`` over the kept positions (the GW weight is not in the
+    denominator). ``label_smoothing=ε``: the weight of the true class's :math:`p_t` times
+    the smoothed cross-entropy of ``F.cross_entropy`` (see :mod:`imbloss.losses.core`).
+
+    Args:
+        $logits_target
+        mean: :math:`\mu`, the centre of the bell.
+        std: :math:`\sigma` in (0, inf]; inf makes the bell flat.
+        slope: :math:`k`, the linear term.
+        weight: per-class weight ``w`` of length C, or None for ones.
+        detach_modulator: stop the gradient through the weight (the blog's choice, default).
+        blog_code: the weight of the blog's code, :math:`(1 - k)` times the bell.
+        $smoothing_ignore_reduction
+        seed_bug: the deprecated name of ``blog_code``.
+
+    $softmax_shape
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> z, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+        >>> flat = gw_loss(z, y, slope=0.0, std=float("inf"))
+        >>> torch.allclose(flat, F.cross_entropy(z, y))
+        True
     """
     _check_params(mean, std, slope)
     blog_code = _blog_code(blog_code, seed_bug)
@@ -127,7 +156,14 @@ def gw_loss(
 
 
 class GWLoss(SoftmaxLoss):
-    """Module form of :func:`gw_loss`."""
+    """Module form of :func:`gw_loss`; its arguments and shapes.
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> z, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+        >>> torch.allclose(GWLoss(slope=0.0, std=float("inf"))(z, y), F.cross_entropy(z, y))
+        True
+    """
 
     def __init__(
         self,

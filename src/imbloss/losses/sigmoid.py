@@ -1,10 +1,13 @@
-"""Sigmoid focal loss for binary and multi-label targets (Lin et al., "Focal Loss for Dense
+r"""Sigmoid focal loss for binary and multi-label targets (Lin et al., "Focal Loss for Dense
 Object Detection", ICCV 2017, the RetinaNet form).
 
-Element-wise, with ``p = σ(x)``, ``p_t = p t + (1 - p)(1 - t)`` and
-``α_t = α t + (1 - α)(1 - t)``::
+Element-wise, with :math:`p = \sigma(x)`, :math:`p_t = p t + (1 - p)(1 - t)` and
+:math:`\alpha_t = \alpha t + (1 - \alpha)(1 - t)`,
 
-    L = w_c α_t (1 - p_t)^γ BCE(x, t),    BCE = -(pw_c t log p + (1 - t) log(1 - p))
+.. math::
+
+    L = w_c \alpha_t (1 - p_t)^\gamma \mathrm{BCE}(x, t), \qquad
+    \mathrm{BCE} = -(pw_c\, t \log p + (1 - t) \log(1 - p)),
 
 the formula of ``torchvision.ops.sigmoid_focal_loss``, with the same positional
 arguments ``(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")``, so that
@@ -20,7 +23,11 @@ empty input gives 0.
 ``1 - p_t`` is ``lerp(σ(x), σ(-x), t)``, exact for 0/1 targets even where ``p_t``
 rounds to 1, and the gradient is written in closed form,
 
-    dL/dx = w_c α_t (1 - p_t)^γ (γ r BCE + dBCE/dx),    r = (1 - 2t) p (1 - p) / (1 - p_t)
+.. math::
+
+    \frac{dL}{dx} = w_c \alpha_t (1 - p_t)^\gamma
+    \left(\gamma r \mathrm{BCE} + \frac{d\mathrm{BCE}}{dx}\right), \qquad
+    r = \frac{(1 - 2t) p (1 - p)}{1 - p_t}
 
 which stays finite for saturated logits and any γ >= 0 (the published formula's
 gradient is NaN there for γ < 1). It is computed in the forward pass, in place, which
@@ -103,10 +110,12 @@ def sigmoid_focal_loss(
     pos_weight: torch.Tensor | Sequence[float] | None = None,
     ignore_index: float | None = None,
 ) -> torch.Tensor:
-    """Sigmoid focal loss ``w_c α_t (1 - p_t)^γ BCE(x, t)`` of any shape (Lin et al. 2017).
+    r"""Sigmoid focal loss of any shape (Lin et al. 2017),
+    :math:`L = w_c \alpha_t (1 - p_t)^\gamma \mathrm{BCE}(x, t)`.
 
     A drop-in for ``torchvision.ops.sigmoid_focal_loss(inputs, targets, alpha, gamma,
-    reduction)``: same arguments, same defaults, same numbers.
+    reduction)``: same arguments, same defaults, same numbers. ``gamma=0, alpha=None`` gives
+    ``F.binary_cross_entropy_with_logits``.
 
     Args:
         inputs: float logits of any shape; (N, C, d1, ...) when ``weight`` or
@@ -118,6 +127,22 @@ def sigmoid_focal_loss(
         weight: per-class weight ``w_c`` of length C (dim 1), or None.
         pos_weight: per-class weight ``pw_c`` of the positive term, length C (dim 1).
         ignore_index: target value of elements that add nothing (and leave the mean).
+
+    Shape:
+        - inputs: any shape, floating point; :math:`(N, C, d_1, ...)` with ``weight`` or
+          ``pos_weight``.
+        - targets: the inputs' shape, floating point.
+        - output: the inputs' shape with ``reduction="none"`` (the default), else a scalar.
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> x, t = torch.randn(4, 3), torch.randint(0, 2, (4, 3)).float()
+        >>> bce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+        >>> torch.allclose(sigmoid_focal_loss(x, t, alpha=None, gamma=0.0), bce)
+        True
+        >>> p_t = torch.exp(-bce)
+        >>> torch.allclose(sigmoid_focal_loss(x, t, alpha=None), (1 - p_t) ** 2 * bce)
+        True
     """
     check_reduction(reduction)
     _check_params(alpha, gamma)
@@ -154,7 +179,15 @@ def _class_vector(value, x: torch.Tensor, name: str) -> torch.Tensor | None:
 
 
 class SigmoidFocalLoss(nn.Module):
-    """Module form of :func:`sigmoid_focal_loss`; ``weight`` and ``pos_weight`` are buffers."""
+    """Module form of :func:`sigmoid_focal_loss`; ``weight`` and ``pos_weight`` are buffers.
+
+    Examples:
+        >>> import torch, torch.nn.functional as F
+        >>> x, t = torch.randn(4, 3), torch.randint(0, 2, (4, 3)).float()
+        >>> loss = SigmoidFocalLoss(alpha=None, gamma=0.0, reduction="mean")
+        >>> torch.allclose(loss(x, t), F.binary_cross_entropy_with_logits(x, t))
+        True
+    """
 
     def __init__(
         self,

@@ -17,6 +17,8 @@ from types import MappingProxyType
 
 import yaml
 
+from imbloss.checks import check_choice
+
 _HERE = Path(__file__).parent
 
 
@@ -32,18 +34,17 @@ _SpecLoader.add_implicit_resolver(
 
 
 def load_spec(path: str | Path) -> dict:
-    """Read a sweep spec from a YAML file (checked by :func:`imbloss.sweep.expand`)."""
+    """Read a sweep spec from a YAML file (checked by :func:`imbloss.spec.expand`)."""
     with open(path) as handle:
         spec = yaml.load(handle, Loader=_SpecLoader)
     if not isinstance(spec, dict):
-        raise ValueError(f"{path}: a sweep spec must be a mapping; got {type(spec).__name__}")
+        raise TypeError(f"{path}: a sweep spec must be a mapping; got {type(spec).__name__}")
     return spec
 
 
 def profile_path(name: str) -> Path:
     """The YAML file of the built-in profile ``name``."""
-    if name not in PROFILE_NAMES:
-        raise ValueError(f"profile={name!r} is not valid; expected one of {PROFILE_NAMES}")
+    check_choice("profile", name, PROFILE_NAMES)
     return _HERE / f"{name}.yaml"
 
 
