@@ -9,6 +9,7 @@ first machine with a GPU runs the loss suite there. ``dtype`` is float32 and flo
 of half precision names bfloat16 / float16 itself, with tolerances it states."""
 
 import os
+import signal
 import threading
 import time
 
@@ -39,6 +40,16 @@ def dtype(request, device) -> torch.dtype:
     if device.type == "mps" and request.param == torch.float64:
         pytest.skip("MPS has no float64")
     return request.param
+
+
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """SIGINT handled as in a foreground program (``KeyboardInterrupt``) for the test, whatever
+    pytest inherited: started in the background of a script, it ignores SIGINT, and so would
+    :func:`imbloss.interrupts.recorded`. The previous handler is put back afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

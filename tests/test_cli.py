@@ -267,9 +267,14 @@ def test_progress_in_a_piped_log_is_plain_lines(tmp_path) -> None:
     assert train.stderr.startswith("digits ce seed 0:   0%")
 
 
+def _default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _sweep_process(spec: Path, results: Path, **streams) -> subprocess.Popen:
     """``imbloss sweep`` in a session of its own, so that a signal can reach all its processes
-    as a terminal's Ctrl-C does."""
+    as a terminal's Ctrl-C does, with SIGINT at its default as in a terminal (a pytest started
+    in the background of a script ignores SIGINT, and its children would inherit that)."""
     command = [sys.executable, "-m", "imbloss", "sweep", "--config", str(spec)]
     command += ["--results-dir", str(results), "--n-jobs", "2"]
     return subprocess.Popen(
@@ -278,6 +283,7 @@ def _sweep_process(spec: Path, results: Path, **streams) -> subprocess.Popen:
         text=True,
         env={**os.environ, **PATH_ENV},
         start_new_session=True,
+        preexec_fn=_default_ctrl_c,
         **{"stdout": subprocess.PIPE, **streams},
     )
 
@@ -555,6 +561,7 @@ def test_a_run_of_another_torch_version_is_reused_with_a_note_or_rerun_when_aske
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("ctrl_c_as_in_a_terminal")
 def test_a_sweep_run_as_a_function_leaves_ctrl_c_working(tmp_path) -> None:
     spec = tmp_path / "tiny.yaml"
     spec.write_text(TINY_SPEC + "losses: [ce]\nseeds: 1\n")
@@ -562,3 +569,4 @@ def test_a_sweep_run_as_a_function_leaves_ctrl_c_working(tmp_path) -> None:
     assert main(["sweep", "--config", str(spec), "--results-dir", str(results), "--quiet"]) == 0
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+

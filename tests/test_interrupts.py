@@ -17,6 +17,9 @@ class _SwallowsCtrlC:
         signal.raise_signal(signal.SIGINT)
 
 
+pytestmark = pytest.mark.usefixtures("ctrl_c_as_in_a_terminal")
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_ctrl_c_lost_in_a_finaliser_is_raised_at_the_next_check() -> None:
     with interrupts.recorded():
@@ -37,3 +40,17 @@ def test_settle_blocks_ctrl_c_and_raises_one_that_came_before() -> None:
             assert signal.sigwait([signal.SIGINT]) == signal.SIGINT  # it was still pending
     finally:
         interrupts.unblock()
+
+
+def test_a_process_that_ignores_ctrl_c_keeps_ignoring_it() -> None:
+    """A sweep started in the background of a script (SIGINT ignored) is not made
+    interruptible: the recording block leaves the ignored SIGINT alone."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts.recorded():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGINT)  # ignored: nothing raised, nothing recorded
+            interrupts.check()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -28,10 +28,16 @@ def _handler(signum, frame) -> None:
 def recorded():
     """Inside the block, Ctrl-C raises ``KeyboardInterrupt`` and is recorded for :func:`check`.
 
-    Outside the main thread (where no handler can be set) the block changes nothing.
+    Outside the main thread (where no handler can be set) the block changes nothing, nor in
+    a process that ignores SIGINT: one started in the background by a non-interactive shell
+    (``cmd &`` in a script) or by ``nohup``-like tools keeps ignoring it, as Python itself
+    does when it starts with SIGINT ignored.
     """
     global _depth
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
         yield
         return
     previous = signal.signal(signal.SIGINT, _handler)
