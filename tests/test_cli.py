@@ -569,4 +569,3 @@ def test_a_sweep_run_as_a_function_leaves_ctrl_c_working(tmp_path) -> None:
     assert main(["sweep", "--config", str(spec), "--results-dir", str(results), "--quiet"]) == 0
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-
