@@ -148,7 +148,7 @@ def fit_stacked(
 
 
 class _StackedTrainer:
-    """The epoch loop of :func:`fit_stacked`: :class:`imbloss.train._Trainer` with a model axis."""
+    """The epoch loop of :func:`fit_stacked`: :class:`imbloss.train.Trainer` with a model axis."""
 
     def __init__(self, configs, data, device) -> None:
         self.configs, self.data, self.device = configs, data, device
