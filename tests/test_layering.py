@@ -21,7 +21,7 @@ import imbloss
 
 PACKAGE = Path(imbloss.__file__).parent
 READERS = ["runs", "store", "stats", "posthoc", "results", "spec", "sweep", "dispatch", "plots"]
-NOT_TRAINER = [*READERS, "book", "cli", "runtime", "schedules"]
+NOT_TRAINER = [*READERS, "arguments", "book", "cli", "runtime", "schedules"]
 
 # The floor of every module (a package by its __init__): a module imports (at its top level)
 # only modules on lower floors. A new module gets a floor here.
@@ -43,7 +43,7 @@ FLOORS = {
     4: ["losses.factory"],
     5: ["losses"],
     6: ["", "benchmark", "config"],
-    7: ["dispatch", "spec", "train"],
+    7: ["arguments", "dispatch", "spec", "train"],
     8: ["stacked", "sweep"],
     9: ["cli"],
     10: ["__main__"],
