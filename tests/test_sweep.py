@@ -12,6 +12,7 @@ from imbloss.profiles import profile_path
 from imbloss.results import (
     choose_settings,
     comparison_table,
+    paired_differences,
     pick_on_validation,
     primary_rows,
     rule_label,
@@ -288,6 +289,12 @@ def test_the_chosen_row_of_a_tuned_condition_is_primary_and_validation_picks_sta
     assert pick_on_validation(table.iloc[::-1]).iloc[0]["row"] == "tuned"  # order decides ties
     trained = table["row"].isin(["default", "tuned"])
     assert rule_label(pick_on_validation(table, trained).iloc[0]) == "focal (gamma=5.0)"
+    # the figure's dots: one per primary row and seed, averaging to the table's diff
+    paired = paired_differences(frame, table)
+    assert set(paired["label"]) == {"ce + post-hoc τ", "focal (gamma=5.0)"}
+    means = paired.groupby("label")["diff"].mean()
+    expected = table[table["primary"]].set_index(table[table["primary"]].apply(rule_label, axis=1))
+    assert means.to_dict() == pytest.approx(expected["diff"].to_dict())
 
 
 def test_comparison_table_refuses_p_and_interval_below_three_pairs_and_says_why() -> None:

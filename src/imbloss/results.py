@@ -302,6 +302,25 @@ def primary_rows(table: pd.DataFrame) -> pd.Series:
     return chosen | (table["row"] == "post-hoc τ")
 
 
+def paired_differences(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Per primary row of ``table`` (:func:`primary_rows`) and seed, the test score minus
+    plain CE's on that seed: columns ``label`` (:func:`rule_label`), ``seed``, ``diff``.
+
+    ``frame`` holds the runs ``table`` was made from (:func:`comparison_table`, whose
+    ``diff`` is the mean of these).
+    """
+    metric = table.attrs["metric"]
+    runs = frame.set_index("seed")
+    ce = runs[(runs["condition"] == BASELINE) & (runs["params"] == "")][metric]
+    out = []
+    for _, row in table[primary_rows(table)].iterrows():
+        column = f"{metric}_posthoc" if "post-hoc" in row["row"] else metric
+        mine = runs[(runs["condition"] == row["condition"]) & (runs["params"] == row["params"])]
+        for seed, diff in (mine[column] - ce).dropna().items():
+            out.append({"label": rule_label(row), "seed": seed, "diff": float(diff)})
+    return pd.DataFrame(out, columns=["label", "seed", "diff"])
+
+
 def rule_label(row) -> str:
     """A row of a :func:`comparison_table` as the rule a practitioner would apply:
     ``"ce"``, ``"ce + post-hoc τ"``, ``"focal (gamma=5.0)"``,
