@@ -651,6 +651,10 @@ def test_experiment_results(glued):
     # detects with 80 % power, and its interval reaches zero
     assert 0.005 < g["macro_f1_median_mde"] < 0.05
     assert g["macro_f1_best_trained_diff"] < g["macro_f1_best_trained_mde"]
+    assert g["macro_f1_best_trained_diff"] < g["macro_f1_median_mde"]
+    # the seeds for a median MDE of 0.02: more than ran exactly when the MDE is above 0.02
+    more = g["macro_f1_seeds_for_mde_002"] > g["sweep_n_seeds"]
+    assert more == (g["macro_f1_median_mde"] > 0.02)
     assert g["macro_f1_best_trained_p_holm"] > 0.05
     # "the best trained condition" is the one validation ranks first, not test
     for metric in ("macro_f1", "balanced_accuracy"):
