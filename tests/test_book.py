@@ -630,8 +630,9 @@ def test_experiment_budget_converged(glued):
     assert g["converge_max_median_gain"] <= 0.01
     assert abs(g["budget_2x_diff"]) < 0.02  # twice the epochs changes CE's test macro-F1 little
     assert g["budget_2x_tuning_seeds_only"]  # the prose says the 2x check ran on those only
-    # runs that still gain > 0.01 late are mostly LDAM-DRW, whose second stage starts at 80 %
-    assert g["converge_drw_late"] > g["converge_other_late"]
+    # runs that still gain > 0.01 late: a far larger share of LDAM-DRW's (second stage at 80 %)
+    drw_share = g["converge_drw_late"] / g["converge_drw_runs"]
+    assert drw_share > 2 * g["converge_other_late"] / g["converge_other_runs"]
     digits = glued("09_imbalance_ratio")
     assert digits["digits_budget_max_diff"] < 0.01
     # the digits budget never binds: every selected epoch is well before its end
