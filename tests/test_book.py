@@ -771,7 +771,7 @@ def test_practical_guide(glued):
     for key in ("names_balanced_accuracy", "digits100_macro_f1", "digits100_balanced_accuracy"):
         assert g[f"pick_{key}_diff"] > 0.05 and g[f"pick_{key}_p"] < 0.05, key
     # on names, scored by natural macro-F1, nothing is reliably better than CE
-    assert g["pick_names_macro_f1_p"] > 0.05
+    assert not g["pick_names_macro_f1_p"] < 0.05  # nan when the pick is plain CE itself
     assert names["macro_f1_n_better"] == 0
     assert digits["digits_macro_f1_ce_r1"] > digits["digits_macro_f1_ce_r100"]
     # beyond CE + post-hoc tau, no family adds much on average
