@@ -675,6 +675,9 @@ def test_experiment_results(glued):
         assert g[f"calib_nll_{name}"] > g["calib_nll_ce"], name
     assert g["calib_nll_ce_balanced_posthoc"] > g["calib_nll_ce"]
     assert g["calib_ece_ldam"] > g["calib_ece_ce"]
+    # CE a little over-confident, plain LDAM far more, focal less than CE
+    over = {k: g[f"calib_overconfidence_{k}"] for k in ("ce", "ldam", "focal")}
+    assert 0 < over["ce"] < over["ldam"] and over["focal"] < over["ce"]
     # focal loss is better calibrated than CE (both measures)
     assert g["calib_nll_focal"] < g["calib_nll_ce"] and g["calib_ece_focal"] < g["calib_ece_ce"]
     assert abs(g["macro_f1_ce_posthoc_diff"]) < 0.02 and g["macro_f1_ce_posthoc_p"] > 0.05
