@@ -692,8 +692,9 @@ def test_experiment_results(glued):
         assert abs(gain - g["balanced_accuracy_ce_posthoc_diff"]) < 0.03, name
         # beyond CE + post-hoc tau, training with the loss adds little
         assert abs(g[f"balanced_accuracy_{name}_posthoc_over_ce_posthoc"]) < 0.03, name
-    # an example modulator does not move balanced accuracy
+    # an example modulator does not move balanced accuracy detectably: its interval holds 0
     assert abs(g["balanced_accuracy_focal_diff"]) < 0.02
+    assert g["balanced_accuracy_focal_ci_low"] < 0 < g["balanced_accuracy_focal_ci_high"]
     # plain LDAM (scale 30 on raw logits) gains less than LDAM-DRW as published
     assert g["balanced_accuracy_ldam_diff"] < g["balanced_accuracy_ldam_drw_diff"]
     # validation's tau: small for macro-F1, about 1 for balanced accuracy
