@@ -11,7 +11,11 @@ would see:
 * **readable figures**: every figure of the article is drawn at least 55 % of the width it
   was made for (its displayed width from the notebook), so that its text stays readable;
   on a phone a wide figure keeps that size and scrolls sideways in its own box;
-* **real alt text**: every image of the article has an alt text that is not a file name.
+* **real alt text**: every image of the article has an alt text that is not a file name;
+* **tables whole on a desktop**: from :data:`DESKTOP` px on, no table of
+  ``imbloss.book.table`` scrolls in its box (its last columns, the p-values, hidden);
+* **math rendered**: no raw TeX delimiter (``\\(``, ``\\[``, ``$$``) left in the article's
+  text outside code, as when MathJax did not load (the book bundles it: an offline build).
 
 Exit status 1 with one line per problem, 0 when every page passes. ``--shots DIR`` also
 saves a full-page screenshot per page and width. Needs Playwright (``pip install
@@ -33,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_SCALE = 0.55  # a figure drawn smaller than this share of its size is hard to read
+DESKTOP = 1200  # from this window width on, a results table must show all its columns
+RAW_MATH = ("\\(", "\\[", "$$")
 
 #: What is measured on a page, in the browser.
 PAGE_JS = """() => {
@@ -46,10 +52,20 @@ PAGE_JS = """() => {
     column: img.parentElement.getBoundingClientRect().width,
     badge: (img.getAttribute('src') || '').includes('colab-badge'),
   }));
+  const tables = [...article.querySelectorAll('div.imbloss-table')].map(box => ({
+    scrollWidth: box.scrollWidth,
+    clientWidth: box.clientWidth,
+    header: [...box.querySelectorAll('th')].map(th => th.textContent.trim()).join(' | '),
+  }));
+  const prose = article.cloneNode(true);
+  prose.querySelectorAll('pre, code, script, style, mjx-container, .MathJax')
+    .forEach(node => node.remove());
   return {
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
     images,
+    tables,
+    text: prose.textContent,
   };
 }"""
 
@@ -111,6 +127,18 @@ def problems_of(page: str, width: int, measured: dict) -> list[str]:
                 f"{page} at {width} px: image {name} is drawn {img['shown']:.0f} px wide, "
                 f"less than {MIN_SCALE:.0%} of the {made_for:.0f} px it was made for"
             )
+    for table in measured.get("tables", []) if width >= DESKTOP else []:
+        if table["scrollWidth"] > table["clientWidth"] + 1:
+            found.append(
+                f"{page} at {width} px: a table ({table['header'][:60]}) is "
+                f"{table['scrollWidth']} px wide in a {table['clientWidth']} px column "
+                "(its last columns scroll out of view)"
+            )
+    for mark in RAW_MATH:
+        at = measured.get("text", "").find(mark)
+        if at >= 0:
+            context = " ".join(measured["text"][max(0, at - 30) : at + 30].split())
+            found.append(f"{page} at {width} px: raw math {mark!r} shows: ...{context}...")
     return found
 
 

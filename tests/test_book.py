@@ -601,7 +601,16 @@ def test_experiment_budget_converged(glued):
     # the issue's criterion: the last quarter adds at most 0.01 validation macro-F1 (median)
     assert g["converge_max_median_gain"] <= 0.01
     assert abs(g["budget_2x_diff"]) < 0.02  # twice the epochs changes CE's test macro-F1 little
-    assert glued("09_imbalance_ratio")["digits_budget_max_diff"] < 0.01
+    assert g["budget_2x_tuning_seeds_only"]  # the prose says the 2x check ran on those only
+    # runs that still gain > 0.01 late: a far larger share of LDAM-DRW's (second stage at 80 %)
+    drw_share = g["converge_drw_late"] / g["converge_drw_runs"]
+    assert drw_share > 2 * g["converge_other_late"] / g["converge_other_runs"]
+    digits = glued("09_imbalance_ratio")
+    assert digits["digits_budget_max_diff"] < 0.01
+    # the 2x check is vacuous for CE, whose budget never binds (its latest selected epoch is
+    # well before the end), and other conditions select later
+    assert digits["digits_latest_selected_epoch_ce"] < 0.75 * digits["digits_epochs"]
+    assert digits["digits_latest_selected_epoch_other"] > digits["digits_latest_selected_epoch_ce"]
 
 
 @pytest.mark.slow
@@ -609,8 +618,40 @@ def test_experiment_results(glued):
     g = glued("08_experiment")
     assert within(g["macro_f1_ce"], "names_ce_macro_f1")
     assert within(g["balanced_accuracy_ce"], "names_ce_balanced_accuracy")
-    # natural macro-F1: no row is reliably better than CE after Holm; prose says "none"
+    # natural macro-F1: no primary contrast is reliably better than CE after Holm
     assert g["macro_f1_n_better"] == 0
+    if PROFILE == "ci":  # one primary contrast per condition, CE + post-hoc tau for CE's
+        assert g["macro_f1_n_rows"] == g["sweep_n_conditions"]
+    # ... which is no evidence of equality: the best observed gain is below what the design
+    # detects with 80 % power, and its interval reaches zero
+    assert 0.005 < g["macro_f1_median_mde"] < 0.05
+    assert g["macro_f1_best_trained_diff"] < g["macro_f1_best_trained_mde"]
+    assert g["macro_f1_best_trained_diff"] < g["macro_f1_median_mde"]
+    # the tuning seeds do not carry the comparison: without them no contrast moves by much
+    assert g["macro_f1_max_tuning_shift"] < 0.5 * g["macro_f1_median_mde"]
+    # the seeds for a median MDE of 0.02: more than ran exactly when the MDE is above 0.02
+    more = g["macro_f1_seeds_for_mde_002"] > g["sweep_n_seeds"]
+    assert more == (g["macro_f1_median_mde"] > 0.02)
+    assert g["macro_f1_best_trained_p_holm"] > 0.05
+    # "the best trained condition" is the one validation ranks first, not test
+    for metric in ("macro_f1", "balanced_accuracy"):
+        vals = {
+            k.removeprefix(f"{metric}_val_"): v
+            for k, v in g.items()
+            if k.startswith(f"{metric}_val_")
+        }
+        assert g[f"{metric}_best_trained_condition"] == max(vals, key=vals.get), metric
+    # calibration on the natural mix: the logit-changing losses and a balanced-prior
+    # threshold cost NLL against CE; plain LDAM's scale makes it over-confident
+    for name in ("logit_adjusted", "ldam_drw", "ldam"):
+        assert g[f"calib_nll_{name}"] > g["calib_nll_ce"], name
+    assert g["calib_nll_ce_balanced_posthoc"] > g["calib_nll_ce"]
+    assert g["calib_ece_ldam"] > g["calib_ece_ce"]
+    # CE a little over-confident, plain LDAM far more, focal less than CE
+    over = {k: g[f"calib_overconfidence_{k}"] for k in ("ce", "ldam", "focal")}
+    assert 0 < over["ce"] < over["ldam"] and over["focal"] < over["ce"]
+    # focal loss is better calibrated than CE (both measures)
+    assert g["calib_nll_focal"] < g["calib_nll_ce"] and g["calib_ece_focal"] < g["calib_ece_ce"]
     assert abs(g["macro_f1_ce_posthoc_diff"]) < 0.02 and g["macro_f1_ce_posthoc_p"] > 0.05
     # balanced accuracy: post-hoc tau on CE alone gains as much as training with the
     # class-level losses, and the gain is significant after Holm
@@ -623,8 +664,9 @@ def test_experiment_results(glued):
         assert abs(gain - g["balanced_accuracy_ce_posthoc_diff"]) < 0.03, name
         # beyond CE + post-hoc tau, training with the loss adds little
         assert abs(g[f"balanced_accuracy_{name}_posthoc_over_ce_posthoc"]) < 0.03, name
-    # an example modulator does not move balanced accuracy
+    # an example modulator does not move balanced accuracy detectably: its interval holds 0
     assert abs(g["balanced_accuracy_focal_diff"]) < 0.02
+    assert g["balanced_accuracy_focal_ci_low"] < 0 < g["balanced_accuracy_focal_ci_high"]
     # plain LDAM (scale 30 on raw logits) gains less than LDAM-DRW as published
     assert g["balanced_accuracy_ldam_diff"] < g["balanced_accuracy_ldam_drw_diff"]
     # validation's tau: small for macro-F1, about 1 for balanced accuracy
@@ -635,9 +677,11 @@ def test_experiment_results(glued):
 def test_the_blog_claim_without_a_threshold(glued):
     g = glued("08_experiment")
     # GW does not separate English / French / Dutch better than CE: lower mean pairwise AUC
-    # and a higher confusion rate
+    # and a confusion rate no lower, the difference not significant
     assert g["claim_auc_gw"] < g["claim_auc_ce"]
-    assert g["claim_efd_gw"] > g["claim_efd_ce"]
+    assert g["claim_auc_gw_minus_ce"] == approx(g["claim_auc_gw"] - g["claim_auc_ce"], abs=1e-9)
+    assert g["claim_efd_gw"] >= g["claim_efd_ce"]
+    assert g["claim_efd_gw_low"] < 0 < g["claim_efd_gw_high"] and g["claim_efd_gw_p"] > 0.05
     assert g["claim_auc_higher_gw"] <= 3  # of ten seeds
     # logit adjustment lowers the confusion rate by sending names out of the block, while
     # its pairwise AUC does not beat CE's
@@ -664,6 +708,9 @@ def test_imbalance_ratio(glued):
     for name in ("cb_ce", "logit_adjusted", "ce_posthoc"):
         diff = g[f"digits_macro_f1_diff_{name}_r1"]
         assert (diff == 0) if PROFILE == "ci" else abs(diff) < 0.02
+    # ... but not LDAM-DRW, whose classifier, margin and schedule differ at equal counts
+    assert g["digits_macro_f1_diff_ldam_drw_r1"] != 0
+    assert 0 < g["digits_macro_f1_median_mde_r100"] < 0.05  # the caption's power
     # at rho = 100 the prior matters: post-hoc tau and logit adjustment gain, significantly
     for metric in ("macro_f1", "balanced_accuracy"):
         for name in ("ce_posthoc", "logit_adjusted"):
@@ -690,13 +737,19 @@ def test_imbalance_ratio(glued):
 def test_practical_guide(glued):
     g = glued("10_practical_guide")
     names, digits = glued("08_experiment"), glued("09_imbalance_ratio")
-    # validation picks a rule with post-hoc tau in most situations
+    # validation picks a rule with post-hoc tau in most situations, which is built in:
+    # with tau = 0 in the grid a post-hoc rule never loses on validation (up to float16)
     assert g["guide_n_picks"] == 6 and g["guide_n_posthoc_picks"] >= 4
+    assert g["guide_min_posthoc_val_gain"] > -0.005
+    # an example modulator can move digits' balanced accuracy at rho = 100 (GHM-C), but by a
+    # fraction of what post-hoc tau gains there
+    ghm = digits["digits_balanced_accuracy_diff_ghm_r100"]
+    assert 0 < ghm < 0.5 * digits["digits_balanced_accuracy_diff_ce_posthoc_r100"]
     # where the prior is wrong for the metric, the pick's gain is large and significant
     for key in ("names_balanced_accuracy", "digits100_macro_f1", "digits100_balanced_accuracy"):
         assert g[f"pick_{key}_diff"] > 0.05 and g[f"pick_{key}_p"] < 0.05, key
     # on names, scored by natural macro-F1, nothing is reliably better than CE
-    assert g["pick_names_macro_f1_p"] > 0.05
+    assert not g["pick_names_macro_f1_p"] < 0.05  # nan when the pick is plain CE itself
     assert names["macro_f1_n_better"] == 0
     assert digits["digits_macro_f1_ce_r1"] > digits["digits_macro_f1_ce_r100"]
     # beyond CE + post-hoc tau, no family adds much on average

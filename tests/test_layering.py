@@ -29,7 +29,7 @@ FLOORS = {
     0: [
         "checks", "data.base", "data.text", "diagnostics", "distributed", "errors",
         "interrupts", "losses._docs", "metrics", "peers", "progress", "runs", "runtime",
-        "schedules",
+        "schedules", "scores",
     ],
     1: [
         "data.batches", "data.longtail", "data.names", "data.samplers", "losses._checks",

@@ -56,3 +56,16 @@ def test_the_check_can_fail(tmp_path):
     found = check_pages.check(tmp_path, widths=(400,))
     assert any("900 px wide" in line or "scrolls sideways" in line for line in found), found
     assert any("no alt text" in line for line in found), found
+    # on a desktop: a results table wider than its column, and TeX that MathJax never typeset
+    cells = "".join(f"<td>{'x' * 40}</td>" for _ in range(40))
+    (tmp_path / "book" / "raw.html").write_text(
+        '<html><body><article class="bd-article"><p>the loss \\(\\tau\\) and $$x$$</p>'
+        f'<div class="imbloss-table"><table><tr><th>p</th>{cells}</tr></table></div>'
+        "<pre>code may say $$ or \\( freely</pre></article></body></html>"
+    )
+    found = check_pages.check(tmp_path, widths=(1400,))
+    raw = [line for line in found if "raw.html" in line]
+    assert any("raw math '\\\\('" in line for line in raw), raw
+    assert any("raw math '$$'" in line for line in raw), raw
+    assert any("last columns scroll out of view" in line for line in raw), raw
+    assert not any("freely" in line for line in raw), raw  # code is not prose

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from imbloss import plots
+from imbloss import plots, stats
 
 
 def test_figures_without_matplotlib_name_the_extra(monkeypatch):
@@ -95,6 +95,11 @@ def test_paired_delta_shows_every_seed_and_the_mean():
     assert np.allclose(sorted(dots[0].get_offsets()[:, 0]), [0.01, 0.02, 0.03])
     means = [bars.lines[0].get_xdata()[0] for bars in ax.containers]  # the errorbar markers
     assert np.allclose(means, [0.02, -0.01])
+    # the bar is the 95 % t-interval of the tables (t_{0.975, n-1} standard errors), not 1 SE
+    segment = ax.containers[0].lines[2][0].get_segments()[0]
+    expected = stats.t_interval([0.01, 0.02, 0.03], 0.95)
+    assert np.allclose(sorted(segment[:, 0]), expected)
+    assert len(ax.get_xticks()) <= 6  # few enough that the labels do not run together
     plt.close(fig)
     with pytest.raises(ValueError, match="lacks the columns"):
         plots.paired_delta(frame.drop(columns="seed"))

@@ -49,6 +49,39 @@ def test_bootstrap_interval_holds_the_mean_and_is_reproducible() -> None:
     assert (low, high) == stats.bootstrap_mean_interval(DIFF, seed=3)
 
 
+def test_power_at_the_mde_is_the_asked_power_and_matches_a_simulation() -> None:
+    # n = 10, d = 1, alpha = 0.05: 0.803 from the noncentral t (the simulation checks it)
+    assert stats.paired_t_power(1.0, 1.0, 10) == pytest.approx(0.803, abs=5e-4)
+    assert stats.paired_t_power(0.0, 1.0, 10) == pytest.approx(0.05)  # the test's level
+    for n, alpha in ((10, 0.05), (10, 0.005), (20, 0.05 / 9)):
+        mde = stats.paired_mde(0.015, n, alpha)
+        assert stats.paired_t_power(mde, 0.015, n, alpha) == pytest.approx(0.8, abs=1e-6)
+        # 40,000 simulated experiments with that mean difference reject in 80 % of cases
+        diffs = np.random.default_rng(n).normal(mde, 0.015, size=(40_000, n))
+        p = scipy_stats.ttest_1samp(diffs, 0.0, axis=1).pvalue
+        assert np.mean(p < alpha) == pytest.approx(0.8, abs=0.01)
+    # fewer pairs or a stricter level need a larger effect; large n tends to the z formula
+    assert stats.paired_mde(1, 10) > stats.paired_mde(1, 20) > stats.paired_mde(1, 40)
+    assert stats.paired_mde(1, 10, 0.005) > stats.paired_mde(1, 10, 0.05)
+    z = scipy_stats.norm.ppf(0.975) + scipy_stats.norm.ppf(0.8)
+    assert stats.paired_mde(1.0, 2000) * np.sqrt(2000) == pytest.approx(z, rel=2e-3)
+    assert stats.paired_mde(0.0, 10) == 0.0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((-0.1, 10), "sd must be a finite number >= 0; got -0.1"),
+        ((0.1, 2), "n must be an integer >= 3"),
+        ((0.1, 10, 1.5), r"alpha must be in \(0, 1\); got 1.5"),
+        ((0.1, 10, 0.05, 1.0), r"power must be in \(0, 1\); got 1.0"),
+    ],
+)
+def test_mde_inputs_are_checked(args, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        stats.paired_mde(*args)
+
+
 def test_post_hoc_adjustment_subtracts_tau_times_the_log_prior() -> None:
     counts = [900, 90, 10]
     logits = np.array([[2.0, 0.5, 0.0], [1.0, 0.9, 0.0], [0.2, 0.0, 0.1]])

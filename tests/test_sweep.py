@@ -9,7 +9,14 @@ from scipy import stats as scipy_stats
 
 from imbloss import stats
 from imbloss.profiles import profile_path
-from imbloss.results import choose_settings, comparison_table
+from imbloss.results import (
+    choose_settings,
+    comparison_table,
+    paired_differences,
+    pick_on_validation,
+    primary_rows,
+    rule_label,
+)
 from imbloss.runs import config_digest
 from imbloss.store import RunStore
 from imbloss.sweep import (
@@ -232,9 +239,20 @@ def test_comparison_table_pairs_by_seed_and_corrects_with_holm() -> None:
     diff = np.array([0.02, 0.01, 0.03, 0.02, 0.01])
     interval = scipy_stats.ttest_1samp(diff, 0.0).confidence_interval(0.95)
     assert (focal["ci_low"], focal["ci_high"]) == pytest.approx((interval.low, interval.high))
-    tested = table["p"].dropna()
-    np.testing.assert_allclose(table["p_holm"].dropna(), stats.holm(tested.to_numpy()))
+    # Holm over the primary family only: CE + post-hoc tau and each condition's chosen row
+    primary = table[table["primary"]]
+    assert set(primary.index) == {("ce", "post-hoc τ"), ("focal", "default"), ("ldam", "default")}
+    assert table.attrs["family_size"] == 3
+    np.testing.assert_allclose(primary["p_holm"], stats.holm(primary["p"].to_numpy()))
+    assert table.loc[~table["primary"], "p_holm"].isna().all()  # descriptive rows: no test
     assert focal["p_holm"] >= focal["p"]
+    # the MDE of a primary row is at Holm's first level, of a descriptive row at alpha
+    assert focal["mde"] == pytest.approx(stats.paired_mde(np.std(diff, ddof=1), 5, 0.05 / 3))
+    post_diff = np.array([0.02, 0.01, 0.03, 0.02, 0.01])  # its post-hoc scores equal its test
+    assert table.loc[("focal", "tuned + post-hoc τ"), "mde"] == pytest.approx(
+        stats.paired_mde(np.std(post_diff, ddof=1), 5, 0.05)
+    )
+    assert np.isnan(table.loc[("ce", "CE"), "mde"])
     # the default equals the tuned setting here: no separate "tuned" row, nothing counted twice
     assert ("focal", "tuned") not in table.index
     # post-hoc rows report the gain over CE + post-hoc as well
@@ -243,6 +261,40 @@ def test_comparison_table_pairs_by_seed_and_corrects_with_holm() -> None:
     assert table.loc[("ce", "post-hoc τ"), "diff"] == pytest.approx(0.01)
     with pytest.raises(ValueError, match="metric='accuracy'"):
         comparison_table(frame, "accuracy")
+
+
+def test_the_chosen_row_of_a_tuned_condition_is_primary_and_validation_picks_stably() -> None:
+    ce = [0.50, 0.52, 0.48, 0.51]
+    frame = _frame(
+        {
+            "ce:": _scores(ce, val=[0.6] * 4, posthoc=ce),
+            "focal:": _scores([0.7] * 4, val=[0.5] * 4),
+            "focal:gamma=5.0": _scores([0.4] * 4, val=[0.6] * 4),
+        }
+    )
+    table = comparison_table(frame, "macro_f1")
+    shown = {rule_label(row): bool(row["primary"]) for _, row in table.iterrows()}
+    assert shown == {
+        "ce": False,
+        "ce + post-hoc τ": True,
+        "focal": False,  # the default validation did not keep: descriptive
+        "focal (gamma=5.0)": True,
+        "focal (gamma=5.0) + post-hoc τ": False,
+    }
+    assert primary_rows(table).tolist() == list(shown.values())
+    # validation ties plain CE and tuned focal at 0.6: the stable sort keeps the table's
+    # order, so CE, the simpler rule, is picked on every run
+    ranked = pick_on_validation(table)
+    assert [rule_label(r) for _, r in ranked.head(2).iterrows()] == ["ce", "focal (gamma=5.0)"]
+    assert pick_on_validation(table.iloc[::-1]).iloc[0]["row"] == "tuned"  # order decides ties
+    trained = table["row"].isin(["default", "tuned"])
+    assert rule_label(pick_on_validation(table, trained).iloc[0]) == "focal (gamma=5.0)"
+    # the figure's dots: one per primary row and seed, averaging to the table's diff
+    paired = paired_differences(frame, table)
+    assert set(paired["label"]) == {"ce + post-hoc τ", "focal (gamma=5.0)"}
+    means = paired.groupby("label")["diff"].mean()
+    expected = table[table["primary"]].set_index(table[table["primary"]].apply(rule_label, axis=1))
+    assert means.to_dict() == pytest.approx(expected["diff"].to_dict())
 
 
 def test_comparison_table_refuses_p_and_interval_below_three_pairs_and_says_why() -> None:

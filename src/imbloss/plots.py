@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from imbloss import stats
 from imbloss.results import (  # noqa: F401 - the frames, importable from here too
     block_confusion_rate,
     history_frame,
@@ -315,10 +316,12 @@ def paired_delta(
     *,
     order: Sequence[str] | None = None,
     xlabel: str = "macro-F1 minus cross-entropy (same seed)",
+    confidence: float = 0.95,
     ax=None,
 ):
     """The paired difference of every loss to a reference, one row per loss: a dot per
-    seed and the mean with a bar of ± one standard error.
+    seed and the mean with its Student-t interval at ``confidence`` (95 %: the interval of
+    the results tables, :func:`imbloss.stats.t_interval`), both in the loss's colour.
 
     ``frame`` is tidy, with columns ``label`` (a loss label, styled by
     :func:`loss_style`), ``seed`` and ``diff`` (the loss's score minus the reference's on
@@ -347,11 +350,15 @@ def paired_delta(
         style = style_or_cycle(label, row)
         jitter = rng.uniform(-0.12, 0.12, len(values))
         ax.scatter(values, row + jitter, s=14, color=style["color"], alpha=0.55, lw=0)
-        sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+        low, high = (
+            stats.t_interval(values, confidence)
+            if len(values) >= stats.MIN_PAIRS
+            else (values.mean(), values.mean())
+        )
         ax.errorbar(
             values.mean(),
             row,
-            xerr=sem,
+            xerr=[[values.mean() - low], [high - values.mean()]],
             fmt=style["marker"],
             ms=7,
             color=style["color"],
@@ -360,6 +367,7 @@ def paired_delta(
             lw=1.5,
         )
     ax.axvline(0, color=OKABE_ITO["black"], lw=0.8)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(nbins=5))  # tick labels that never touch
     ax.set_yticks(range(len(order)), order)
     ax.set_ylim(len(order) - 0.5, -0.5)
     ax.set_xlabel(xlabel)

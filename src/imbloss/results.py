@@ -9,8 +9,12 @@ metric ``m`` of :data:`imbloss.runs.TARGET_METRICS`:
 * the post-hoc ``τ`` (:mod:`imbloss.posthoc`): the best validation ``m`` per run.
 
 :func:`comparison_table` then pairs every row with cross-entropy seed by seed:
-mean difference, its Student-t interval and Holm-corrected paired t-test p-values
-(:mod:`imbloss.stats`).
+mean difference, its Student-t interval, a paired t-test and the minimum detectable
+effect at 80 % power (:mod:`imbloss.stats`). The design is fixed before the answer: the
+*primary* family (:func:`primary_rows`) holds one contrast per condition, its setting
+chosen on validation against CE, plus CE with post-hoc ``τ``; Holm's correction runs over
+that family only, and every other row (defaults that validation did not keep, the
+post-hoc rows of the losses) is descriptive: an interval, no test.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from imbloss import posthoc, stats
+from imbloss import posthoc, scores, stats
 from imbloss.checks import check_choice
 from imbloss.runs import (
     TARGET_METRICS,
@@ -60,7 +64,8 @@ def results_frame(
     each target metric ``m``: ``m`` (test score at the epoch selected by validation
     ``m``), ``val_m``, ``best_epoch_m`` and, when a :class:`~imbloss.store.RunStore` ``store`` holds
     the runs' predictions, ``m_posthoc`` (test score after post-hoc adjustment),
-    ``val_m_posthoc`` and ``tau_m`` (its τ, chosen on validation); ``accuracy`` at the
+    ``val_m_posthoc`` and ``tau_m`` (its τ, chosen on validation), and the test
+    calibration of :func:`calibration_scores`; ``accuracy`` at the
     macro-F1 epoch;
     ``easy_grad_share``, ``head_grad_share``, ``mean_p_t`` at that epoch; ``train_s``,
     ``total_s``, ``examples_per_s``, ``device``; and the grouping keys ``group`` (the
@@ -93,7 +98,9 @@ def results_frame(
             row[f"val_{metric}"] = chosen["val_metrics"][metric]
             row[f"best_epoch_{metric}"] = chosen["best_epoch"]
         if store is not None:
-            row.update(posthoc_scores(store.predictions(result.run_id)))
+            predictions = store.predictions(result.run_id)
+            row.update(posthoc_scores(predictions))
+            row.update(calibration_scores(predictions, row))
         row.update(
             {
                 "easy_grad_share": best["easy_grad_share"],
@@ -128,6 +135,22 @@ def posthoc_scores(predictions: Predictions) -> dict[str, float]:
         )
         out[f"val_{metric}_posthoc"] = val_score
         out[f"tau_{metric}"] = tau
+    return out
+
+
+def calibration_scores(predictions: Predictions, taus: dict) -> dict[str, float]:
+    """Test calibration per target metric ``m``: ``nll_m`` and ``ece_m``
+    (:mod:`imbloss.scores`) of the softmax of the logits at the epoch ``m`` selected, and
+    ``nll_m_posthoc`` / ``ece_m_posthoc`` of the same logits shifted by ``−τ log π`` with
+    the post-hoc ``τ = taus["tau_m"]``: the probabilities each decision rule implies."""
+    out = {}
+    prior = posthoc.log_prior(predictions.class_counts)
+    labels = predictions.labels["test"]
+    for metric in TARGET_METRICS:
+        logits = predictions.logits[metric]["test"].astype(np.float64)
+        for suffix, z in (("", logits), ("_posthoc", logits - taus[f"tau_{metric}"] * prior)):
+            out[f"nll_{metric}{suffix}"] = scores.negative_log_likelihood(z, labels)
+            out[f"ece_{metric}{suffix}"] = scores.expected_calibration_error(z, labels)
     return out
 
 
@@ -184,9 +207,13 @@ def comparison_table(
     validation score, the only one a practitioner can choose by), ``std``, ``diff`` (mean
     paired difference from plain CE),
     ``ci_low`` / ``ci_high`` (its t-interval), ``wins`` (seeds where the row beats CE),
-    ``p_holm`` (paired t-test, Holm-corrected over every row of the table but CE's
-    own; ``n`` counts the pairs tested, and with fewer than :data:`imbloss.stats.MIN_PAIRS`
-    there is no interval or p, and ``note`` says why), and for post-hoc rows
+    ``primary`` (the row is in :func:`primary_rows`' family), ``p`` (paired t-test),
+    ``p_holm`` (Holm-corrected over the primary family; nan for descriptive rows),
+    ``mde`` (the smallest mean difference the test finds with 80 % power,
+    :func:`imbloss.stats.paired_mde`, at level ``α / m`` for the ``m`` rows of the primary
+    family, Holm's first step, and at ``α`` for the others); ``n`` counts the pairs tested,
+    and with fewer than :data:`imbloss.stats.MIN_PAIRS` there is no interval, p or MDE,
+    and ``note`` says why), and for post-hoc rows
     ``diff_posthoc_ce`` (the difference from CE + post-hoc τ: what training with the loss
     adds beyond moving the threshold).
     """
@@ -223,6 +250,7 @@ def comparison_table(
             "ci_low": float("nan"),
             "ci_high": float("nan"),
             "wins": int((diff > 0).sum()),
+            "sd_diff": float(diff.std(ddof=1)) if len(diff) > 1 else float("nan"),
             "p": float("nan"),
             "diff_posthoc_ce": float("nan"),
             "note": "",
@@ -245,11 +273,70 @@ def comparison_table(
             add(name, "tuned", chosen[name], metric)
         add(name, "tuned + post-hoc τ", chosen[name], f"{metric}_posthoc")
     table = pd.DataFrame(rows)
+    table["primary"] = primary_rows(table)
     tested = table["p"].notna()
+    family = tested & table["primary"]
     table["p_holm"] = np.nan
-    table.loc[tested, "p_holm"] = stats.holm(table.loc[tested, "p"].to_numpy())
+    table.loc[family, "p_holm"] = stats.holm(table.loc[family, "p"].to_numpy())
+    alpha = 1 - confidence
+    table["mde"] = [
+        stats.paired_mde(row.sd_diff, row.n, alpha / max(1, family.sum()) if row.primary else alpha)
+        if tested[i]
+        else np.nan
+        for i, row in zip(table.index, table.itertuples())
+    ]
     table.attrs["metric"] = metric
+    table.attrs["family_size"] = int(family.sum())
     return table
+
+
+def primary_rows(table: pd.DataFrame) -> pd.Series:
+    """The pre-registered primary family of a :func:`comparison_table`: per condition
+    other than CE, the row of the setting validation chose (``tuned``, or ``default``
+    when validation kept the default), and CE with post-hoc ``τ``. A boolean Series on
+    ``table``'s index; these are the rows a reader compares, one per rule."""
+    tuned = set(table.loc[table["row"] == "tuned", "condition"])
+    chosen = (table["row"] == "tuned") | (
+        (table["row"] == "default") & ~table["condition"].isin(tuned)
+    )
+    return chosen | (table["row"] == "post-hoc τ")
+
+
+def paired_differences(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Per primary row of ``table`` (:func:`primary_rows`) and seed, the test score minus
+    plain CE's on that seed: columns ``label`` (:func:`rule_label`), ``seed``, ``diff``.
+
+    ``frame`` holds the runs ``table`` was made from (:func:`comparison_table`, whose
+    ``diff`` is the mean of these).
+    """
+    metric = table.attrs["metric"]
+    runs = frame.set_index("seed")
+    ce = runs[(runs["condition"] == BASELINE) & (runs["params"] == "")][metric]
+    out = []
+    for _, row in table[primary_rows(table)].iterrows():
+        column = f"{metric}_posthoc" if "post-hoc" in row["row"] else metric
+        mine = runs[(runs["condition"] == row["condition"]) & (runs["params"] == row["params"])]
+        for seed, diff in (mine[column] - ce).dropna().items():
+            out.append({"label": rule_label(row), "seed": seed, "diff": float(diff)})
+    return pd.DataFrame(out, columns=["label", "seed", "diff"])
+
+
+def rule_label(row) -> str:
+    """A row of a :func:`comparison_table` as the rule a practitioner would apply:
+    ``"ce"``, ``"ce + post-hoc τ"``, ``"focal (gamma=5.0)"``,
+    ``"cb_ce (beta=0.99) + post-hoc τ"``."""
+    setting = f" ({row['params']})" if row["params"] else ""
+    post = " + post-hoc τ" if "post-hoc" in row["row"] else ""
+    return f"{row['condition']}{setting}{post}"
+
+
+def pick_on_validation(table: pd.DataFrame, candidates: pd.Series | None = None) -> pd.DataFrame:
+    """The rows of ``table`` (where ``candidates`` is True; by default all) ranked by their
+    mean *validation* score, best first: the choice a practitioner can make. The sort is
+    stable, so a tie keeps the table's order (CE before CE + post-hoc ``τ``, a condition's
+    trained row before its post-hoc row): the simpler rule wins a tie."""
+    rows = table if candidates is None else table[candidates]
+    return rows.sort_values("val_mean", ascending=False, kind="stable")
 
 
 def _check_one_setting(frame: pd.DataFrame) -> None:
@@ -272,6 +359,24 @@ def _check_one_setting(frame: pd.DataFrame) -> None:
         f"{len(same)} times, from runs of different settings ({said}); "
         "select the runs of one setting first"
     )
+
+
+def learning_curves(results: Sequence[RunResult], metric: str = "macro_f1") -> pd.DataFrame:
+    """Validation ``metric`` epoch by epoch: one row per (run, epoch) with ``condition``,
+    ``params``, ``seed``, ``epoch`` and ``val_<metric>``, from each run's history."""
+    _check_metric(metric)
+    rows = [
+        {
+            "condition": condition(result.config),
+            "params": loss_params(result.config),
+            "seed": result.config["seed"],
+            "epoch": epoch["epoch"],
+            f"val_{metric}": epoch[f"val_{metric}"],
+        }
+        for result in results
+        for epoch in result.history
+    ]
+    return pd.DataFrame(rows)
 
 
 def last_quarter_gain(result: RunResult, metric: str = "macro_f1") -> float:

@@ -1,4 +1,4 @@
-"""Statistics over seeds: intervals of a mean, paired tests, and Holm's correction.
+"""Statistics over seeds: intervals of a mean, paired tests, Holm's correction and power.
 
 Every function takes plain sequences of numbers and returns plain floats, so the
 results tables, the notebooks and the tests share one implementation. The
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from imbloss.checks import check_real
 
@@ -77,3 +77,50 @@ def bootstrap_mean_interval(
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def paired_t_power(effect: float, sd: float, n: int, alpha: float = 0.05) -> float:
+    """Power of the two-sided paired t-test at level ``alpha`` with ``n`` pairs when the
+    differences have mean ``effect`` and standard deviation ``sd``.
+
+    Under that alternative ``T = d̄ / (s / √n)`` follows a noncentral t with ``n − 1``
+    degrees of freedom and noncentrality ``δ = effect · √n / sd``, so
+    ``power = P(T > t_c) + P(T < −t_c)`` with ``t_c = t_{n−1, 1−α/2}`` (Cohen 1988, ch. 2).
+    """
+    _check_power_inputs(sd, n, alpha)
+    df, critical = n - 1, stats.t.ppf(1 - alpha / 2, n - 1)
+    if sd == 0:  # every difference equals the mean: any nonzero mean is found
+        return 1.0 if effect != 0 else alpha
+    shift = effect * np.sqrt(n) / sd
+    upper, lower = stats.nct.sf(critical, df, shift), stats.nct.cdf(-critical, df, shift)
+    # scipy's noncentral t returns nan for a tail far below 1e-30; that tail is 0 to any use
+    return float(np.nan_to_num(upper) + np.nan_to_num(lower))
+
+
+def paired_mde(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable effect: the smallest mean difference that the two-sided paired
+    t-test at level ``alpha`` finds with probability ``power`` (:func:`paired_t_power`
+    solved for ``effect``; for large ``n`` it tends to ``(z_{1−α/2} + z_power) · sd / √n``).
+
+    A null result reads "no difference detected; differences of this size or more would
+    have been found in ``power`` of repeated experiments". For a row of a Holm family of
+    ``m`` tests, pass ``alpha / m``: the level of Holm's first step, a conservative bound.
+    """
+    _check_power_inputs(sd, n, alpha)
+    if not 0 < power < 1:
+        raise ValueError(f"power must be in (0, 1); got {power!r}")
+    if sd == 0:
+        return 0.0
+    high = sd
+    while paired_t_power(high, sd, n, alpha) < power:
+        high *= 2
+    return float(optimize.brentq(lambda e: paired_t_power(e, sd, n, alpha) - power, 0.0, high))
+
+
+def _check_power_inputs(sd: float, n: int, alpha: float) -> None:
+    if not (np.isfinite(sd) and sd >= 0):
+        raise ValueError(f"sd must be a finite number >= 0; got {sd!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < MIN_PAIRS:
+        raise ValueError(f"n must be an integer >= {MIN_PAIRS} (pairs); got {n!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
