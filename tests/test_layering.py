@@ -29,11 +29,11 @@ FLOORS = {
     0: [
         "checks", "data.base", "data.text", "diagnostics", "distributed", "errors",
         "interrupts", "losses._docs", "metrics", "peers", "progress", "runs", "runtime",
-        "schedules", "scores",
+        "schedules",
     ],
     1: [
         "data.batches", "data.longtail", "data.names", "data.samplers", "losses._checks",
-        "models", "posthoc", "profiles", "stats", "store", "style",
+        "models", "posthoc", "profiles", "scores", "stats", "store", "style",
     ],
     2: ["book", "data", "losses.core", "results"],
     3: [

@@ -71,10 +71,10 @@ def test_power_at_the_mde_is_the_asked_power_and_matches_a_simulation() -> None:
 @pytest.mark.parametrize(
     "args, message",
     [
-        ((-0.1, 10), "sd must be a finite number >= 0; got -0.1"),
+        ((-0.1, 10), r"sd must be a number in \[0.0, inf\); got -0.1"),
         ((0.1, 2), "n must be an integer >= 3"),
-        ((0.1, 10, 1.5), r"alpha must be in \(0, 1\); got 1.5"),
-        ((0.1, 10, 0.05, 1.0), r"power must be in \(0, 1\); got 1.0"),
+        ((0.1, 10, 1.5), r"alpha must be a number in \(0.0, 1.0\); got 1.5"),
+        ((0.1, 10, 0.05, 1.0), r"power must be a number in \(0.0, 1.0\); got 1.0"),
     ],
 )
 def test_mde_inputs_are_checked(args, message) -> None:

@@ -19,6 +19,8 @@ import numpy as np
 from scipy import stats
 from scipy.special import log_softmax
 
+from imbloss.checks import check_int
+
 ECE_BINS = 15  # Guo et al. (2017)'s choice
 
 
@@ -48,8 +50,7 @@ def reliability(logits, labels, bins: int = ECE_BINS) -> dict[str, np.ndarray]:
     ``accuracy`` (nan in an empty bin) of ``bins`` equal-width bins of ``[0, 1]``, and their
     ``edges``; the bins of :func:`expected_calibration_error`."""
     z, y = _check(logits, labels)
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"bins must be an integer >= 1; got {bins!r}")
+    check_int("bins", bins, minimum=1)
     probabilities = np.exp(log_softmax(z, axis=1))
     confidence = probabilities.max(axis=1)
     correct = (probabilities.argmax(axis=1) == y).astype(float)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import optimize, stats
 
-from imbloss.checks import check_real
+from imbloss.checks import check_int, check_real
 
 # A t-interval or a paired t-test from fewer pairs says nothing: with two seeds, two equal
 # differences gave p = 0 and two near-equal ones p = 1e-31.
@@ -107,8 +107,7 @@ def paired_mde(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> fl
     ``m`` tests, pass ``alpha / m``: the level of Holm's first step, a conservative bound.
     """
     _check_power_inputs(sd, n, alpha)
-    if not 0 < power < 1:
-        raise ValueError(f"power must be in (0, 1); got {power!r}")
+    check_real("power", power, low=0.0, high=1.0, low_open=True, high_open=True)
     if sd == 0:
         return 0.0
     high = sd
@@ -118,9 +117,6 @@ def paired_mde(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> fl
 
 
 def _check_power_inputs(sd: float, n: int, alpha: float) -> None:
-    if not (np.isfinite(sd) and sd >= 0):
-        raise ValueError(f"sd must be a finite number >= 0; got {sd!r}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < MIN_PAIRS:
-        raise ValueError(f"n must be an integer >= {MIN_PAIRS} (pairs); got {n!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
+    check_real("sd", sd, low=0.0, high=np.inf, high_open=True)
+    check_int("n", n, minimum=MIN_PAIRS)
+    check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
