@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imbloss.results import block_confusion_rate, history_frame, pooled_confusion, row_normalized
+from imbloss.frames import block_confusion_rate, history_frame, pooled_confusion, row_normalized
 from imbloss.runs import RunResult
 
 NAMES = ["a", "b", "c"]

@@ -20,7 +20,18 @@ import pytest
 import imbloss
 
 PACKAGE = Path(imbloss.__file__).parent
-READERS = ["runs", "store", "stats", "posthoc", "results", "spec", "sweep", "dispatch", "plots"]
+READERS = [
+    "runs",
+    "store",
+    "stats",
+    "posthoc",
+    "frames",
+    "results",
+    "spec",
+    "sweep",
+    "dispatch",
+    "plots",
+]
 NOT_TRAINER = [*READERS, "arguments", "book", "cli", "runtime", "schedules"]
 
 # The floor of every module (a package by its __init__): a module imports (at its top level)
@@ -33,7 +44,7 @@ FLOORS = {
     ],
     1: [
         "data.batches", "data.longtail", "data.names", "data.samplers", "losses._checks",
-        "models", "posthoc", "profiles", "scores", "stats", "store", "style",
+        "frames", "models", "posthoc", "profiles", "scores", "stats", "store", "style",
     ],
     2: ["book", "data", "losses.core", "results"],
     3: [
@@ -106,7 +117,7 @@ def _top_level_imports(module: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("module", ["runs", "store", "stats", "posthoc", "results"])
+@pytest.mark.parametrize("module", ["runs", "store", "stats", "posthoc", "frames", "results"])
 def test_record_and_statistics_modules_do_not_import_torch(module: str) -> None:
     assert not {n for n in _top_level_imports(module) if n.split(".")[0] == "torch"}
 

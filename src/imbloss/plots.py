@@ -5,8 +5,8 @@ and returns the figure; the caller glues and closes it. Without matplotlib and s
 raise an ImportError that names ``pip install "imbloss[plots]"``.
 
 The figures take their colours from :mod:`imbloss.style` and draw the tidy frames of
-:mod:`imbloss.results` (:func:`~imbloss.results.history_frame`,
-:func:`~imbloss.results.pooled_confusion`); both are importable from here too, as the
+:mod:`imbloss.frames` (:func:`~imbloss.frames.history_frame`,
+:func:`~imbloss.frames.pooled_confusion`); both are importable from here too, as the
 notebooks import them.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from imbloss import stats
-from imbloss.results import (  # noqa: F401 - the frames, importable from here too
+from imbloss.frames import (  # noqa: F401 - the frames, importable from here too
     block_confusion_rate,
     history_frame,
     pooled_confusion,
@@ -84,7 +84,7 @@ def confusion_heatmaps(
     """Row-normalised confusion matrices side by side (seaborn heatmaps), one per title.
 
     ``matrices`` maps a panel title to a labelled confusion matrix
-    (:func:`imbloss.results.pooled_confusion`). Each row is divided by its total over *all*
+    (:func:`imbloss.frames.pooled_confusion`). Each row is divided by its total over *all*
     classes before ``classes`` (a subset, in the order given) is cut out, so a cell is the
     share of that true class predicted as that class, and a row of the zoom can sum to less
     than 1. One colour scale (0 to the largest cell shown) is shared by all panels.
@@ -254,7 +254,7 @@ def confusion_heatmap(
 ):
     """One row-normalised confusion matrix, drawn large enough to read every label.
 
-    ``confusion`` is a labelled matrix (:func:`imbloss.results.pooled_confusion`); each row
+    ``confusion`` is a labelled matrix (:func:`imbloss.frames.pooled_confusion`); each row
     is divided by its total over all classes before ``classes`` (a subset, in that order) is
     cut out, so a cell is the share of its true class predicted as its column. Cells are
     annotated as percentages (``annotate``); each cell is ``cell_inches`` wide, so an
