@@ -43,16 +43,18 @@ def test_every_condition_has_one_fixed_colour_blind_safe_style():
     assert styles["ce"]["color"] == plots.OKABE_ITO["black"]
 
 
-def test_labels_take_the_style_of_their_loss():
-    assert plots.loss_style("focal(gamma=2.0)") == plots.loss_style("focal")
-    assert plots.loss_style("logit_adjusted(tau=1.0)") == plots.loss_style("logit_adjusted")
-    post = plots.loss_style("ce + post-hoc τ")
+def test_a_rule_keeps_its_conditions_colour_and_styles_are_never_read_from_labels():
+    post = plots.loss_style("ce", "post-hoc τ")
     assert post["color"] == plots.loss_style("ce")["color"]
     assert (post["marker"], post["linestyle"]) == ("x", ":")
-    assert plots.loss_name("ldam_drw(max_margin=0.5) + post-hoc τ") == "ldam_drw"
-    assert plots.is_post_hoc("focal + post-hoc τ") and not plots.is_post_hoc("focal")
-    with pytest.raises(ValueError, match=r"known losses: \["):
+    rules = [plots.loss_style("ce", rule) for rule in plots.RULE_STYLES]
+    assert len({(s["marker"], s["linestyle"]) for s in rules}) == len(rules)
+    with pytest.raises(ValueError, match=r"known conditions: \["):
         plots.loss_style("hinge")
+    with pytest.raises(ValueError, match="known conditions"):
+        plots.loss_style("focal(gamma=2.0)")  # a label, not a condition
+    with pytest.raises(ValueError, match="rule='threshold' is not valid"):
+        plots.loss_style("ce", "threshold")
 
 
 def test_book_style_draws_at_twice_the_density_in_okabe_ito_colours():
@@ -70,6 +72,7 @@ def test_mean_curves_colour_each_loss_as_everywhere_else():
     frame = pd.DataFrame(
         {
             "label": ["ce", "ce", "focal(gamma=2.0)", "focal(gamma=2.0)"],
+            "condition": ["ce", "ce", "focal", "focal"],
             "epoch": [1, 2, 1, 2],
             "share": [0.1, 0.2, 0.0, 0.01],
         }  # fmt: skip

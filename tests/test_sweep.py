@@ -278,20 +278,20 @@ def test_the_chosen_row_of_a_tuned_condition_is_primary_and_validation_picks_sta
         "ce": False,
         "ce + post-hoc τ": True,
         "focal": False,  # the default validation did not keep: descriptive
-        "focal (gamma=5.0)": True,
-        "focal (gamma=5.0) + post-hoc τ": False,
+        "focal(gamma=5.0)": True,
+        "focal(gamma=5.0) + post-hoc τ": False,
     }
     assert primary_rows(table).tolist() == list(shown.values())
     # validation ties plain CE and tuned focal at 0.6: the stable sort keeps the table's
     # order, so CE, the simpler rule, is picked on every run
     ranked = pick_on_validation(table)
-    assert [rule_label(r) for _, r in ranked.head(2).iterrows()] == ["ce", "focal (gamma=5.0)"]
+    assert [rule_label(r) for _, r in ranked.head(2).iterrows()] == ["ce", "focal(gamma=5.0)"]
     assert pick_on_validation(table.iloc[::-1]).iloc[0]["row"] == "tuned"  # order decides ties
     trained = table["row"].isin(["default", "tuned"])
-    assert rule_label(pick_on_validation(table, trained).iloc[0]) == "focal (gamma=5.0)"
+    assert rule_label(pick_on_validation(table, trained).iloc[0]) == "focal(gamma=5.0)"
     # the figure's dots: one per primary row and seed, averaging to the table's diff
     paired = paired_differences(frame, table)
-    assert set(paired["label"]) == {"ce + post-hoc τ", "focal (gamma=5.0)"}
+    assert set(paired["label"]) == {"ce + post-hoc τ", "focal(gamma=5.0)"}
     means = paired.groupby("label")["diff"].mean()
     expected = table[table["primary"]].set_index(table[table["primary"]].apply(rule_label, axis=1))
     assert means.to_dict() == pytest.approx(expected["diff"].to_dict())

@@ -24,8 +24,10 @@ LR_SCHEDULES = ("constant", "cosine", "step")
 # Named training conditions beyond a bare loss: the config fields each one sets.
 # LDAM-DRW as published (Cao et al. 2019): a cosine classifier, LDAM's margins and scale,
 # class-balanced re-weighting switched on with a tenfold learning-rate step late in training.
+# Class-balanced re-sampling: plain cross-entropy on batches that draw every class equally often.
 CONDITIONS = {
     "ldam_drw": {"loss": "ldam", "classifier": "cosine", "drw_start": 0.8, "lr_schedule": "step"},
+    "ce_resampled": {"loss": "ce", "sampler": "balanced"},
 }
 
 

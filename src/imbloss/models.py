@@ -6,7 +6,9 @@
 
 Either ends in a ``"linear"`` layer or a :class:`CosineClassifier` (``classifier=``).
 
-Every model is called ``model(x, lengths)`` and returns logits (N, C).
+Every model is called ``model(x, lengths)`` and returns logits (N, C);
+``model.features(x, lengths)`` returns what its classifier reads (the input of the
+decoupled baselines, :mod:`imbloss.decoupled`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ class CharBiGRU(nn.Module):
         ``lengths`` may live on the CPU while ``x`` is on an accelerator (packing
         needs them on the CPU); the rows may come in any order.
         """
+        return self.head(self.dropout(self.features(x, lengths)))
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """What the classifier reads (N, 2H): the last layer's final states, both directions."""
         packed = pack_padded_sequence(
             self.embedding(x).float(), lengths.cpu(), batch_first=True, enforce_sorted=False
         )
@@ -72,8 +78,7 @@ class CharBiGRU(nn.Module):
         # the trainer uses no gradient scaler: the GRU stays in float32.
         with torch.autocast(x.device.type, enabled=False):
             _, h_n = self.gru(packed)  # (num_layers * 2, N, H), in the caller's order
-        final = torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer: forward, backward
-        return self.head(self.dropout(final))
+        return torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer: forward, backward
 
 
 class FeatureMLP(nn.Module):
@@ -96,9 +101,18 @@ class FeatureMLP(nn.Module):
             _classifier(classifier, hidden_size, num_classes),
         )
 
+    @property
+    def head(self) -> nn.Module:
+        """The classifier layer (the last of ``net``)."""
+        return self.net[-1]
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` (N, D) float -> logits (N, C); ``lengths`` is ignored."""
         return self.net(x)
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """What the classifier reads (N, H): the hidden layer's activations."""
+        return self.net[1](self.net[0](x))
 
 
 class CosineClassifier(nn.Module):

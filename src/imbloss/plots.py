@@ -27,8 +27,7 @@ from imbloss.frames import (  # noqa: F401 - the frames, importable from here to
 from imbloss.style import (  # noqa: F401 - the style, importable from here too
     LOSS_STYLES,
     OKABE_ITO,
-    is_post_hoc,
-    loss_name,
+    RULE_STYLES,
     loss_style,
     plotting,
     style_or_cycle,
@@ -45,12 +44,19 @@ def _axes(ax, ncols: int = 1, figsize=(5, 3.4)):
     return fig, ax
 
 
-def label_line_ends(ax, lines: Mapping[str, tuple[float, float]], *, min_gap: float = 0.05):
+def label_line_ends(
+    ax,
+    lines: Mapping[str, tuple[float, float]],
+    *,
+    colors: Mapping[str, str] | None = None,
+    min_gap: float = 0.05,
+):
     """Write each label at the right end of its line, nudged apart vertically.
 
     ``lines`` maps a label to the ``(x, y)`` of its last point; labels closer than
     ``min_gap`` (a share of the y range) are moved apart so that none overlaps, and each
-    takes its loss's colour where the label names a loss.
+    takes its colour from ``colors`` (by label; by default its condition's where the label
+    is a condition's name, :func:`style_or_cycle`).
     """
     if not lines:
         return
@@ -68,7 +74,7 @@ def label_line_ends(ax, lines: Mapping[str, tuple[float, float]], *, min_gap: fl
             textcoords="offset points",
             va="center",
             fontsize=9,
-            color=style_or_cycle(label, i)["color"],
+            color=(colors or {}).get(label) or style_or_cycle(label, i)["color"],
             annotation_clip=False,
         )
 
@@ -139,20 +145,22 @@ def mean_curves(
 ):
     """``y`` against ``x``, one line per ``hue`` value: the mean over rows (seeds), with a
     band of ± one standard deviation. Lines named in ``highlight`` are drawn thicker, the
-    others thin and light; ``order`` picks and orders the lines (default: all). A line
-    whose key names a loss takes :func:`loss_style`. With ``direct_labels`` the strong
-    lines are labelled at their right end (:func:`label_line_ends`) instead of in a
-    legend."""
+    others thin and light; ``order`` picks and orders the lines (default: all). A line takes
+    :func:`loss_style` of its rows' ``condition`` column where the frame has one (labels are
+    not parsed), else of its key where the key is a condition's name. With
+    ``direct_labels`` the strong lines are labelled at their right end
+    (:func:`label_line_ends`) instead of in a legend."""
     fig, ax = _axes(ax)
     order = list(order) if order is not None else list(dict.fromkeys(frame[hue]))
-    ends = {}
+    ends, colors = {}, {}
     for i, key in enumerate(order):
         rows = frame[frame[hue] == key]
         if rows.empty:
             raise ValueError(f"no rows with {hue}={key!r}")
         stats = rows.groupby(x)[y].agg(["mean", "std"]).sort_index()
         strong = not highlight or key in highlight
-        style = style_or_cycle(key, i)
+        style = style_or_cycle(rows["condition"].iloc[0] if "condition" in rows else key, i)
+        colors[key] = style["color"]
         ax.plot(
             stats.index,
             stats["mean"],
@@ -177,7 +185,7 @@ def mean_curves(
             )
     ax.set(xlabel=x, ylabel=y)
     if direct_labels:
-        label_line_ends(ax, ends)
+        label_line_ends(ax, ends, colors=colors)
     else:
         ax.legend(fontsize=8, ncol=2)
     return fig
@@ -323,9 +331,10 @@ def paired_delta(
     seed and the mean with its Student-t interval at ``confidence`` (95 %: the interval of
     the results tables, :func:`imbloss.stats.t_interval`), both in the loss's colour.
 
-    ``frame`` is tidy, with columns ``label`` (a loss label, styled by
-    :func:`loss_style`), ``seed`` and ``diff`` (the loss's score minus the reference's on
-    the same seed, e.g. from the runs of :func:`imbloss.results.comparison_table`). ``order`` picks
+    ``frame`` is tidy, with columns ``label``, ``seed`` and ``diff`` (the rule's score minus
+    the reference's on the same seed, e.g. :func:`imbloss.results.paired_differences`), and
+    optionally ``condition`` and ``rule``, which pick the row's :func:`loss_style` (without
+    them a label that is a condition's name takes its style). ``order`` picks
     and orders the rows, top to bottom (default: by mean difference, largest on top). A
     vertical line marks 0, no difference.
     """
@@ -346,8 +355,10 @@ def paired_delta(
         fig = ax.figure
     rng = np.random.default_rng(0)  # a fixed jitter: the same figure on every run
     for row, label in enumerate(order):
-        values = frame.loc[frame["label"] == label, "diff"].to_numpy(dtype=float)
-        style = style_or_cycle(label, row)
+        rows = frame[frame["label"] == label]
+        values = rows["diff"].to_numpy(dtype=float)
+        first = rows.iloc[0]
+        style = style_or_cycle(first.get("condition", label), row, first.get("rule", ""))
         jitter = rng.uniform(-0.12, 0.12, len(values))
         ax.scatter(values, row + jitter, s=14, color=style["color"], alpha=0.55, lw=0)
         low, high = (

@@ -10,6 +10,18 @@ is the model's own rule, ``τ = 1`` is the Bayes rule for a balanced test set wh
 the softmax estimates the training posterior. Here ``τ`` is chosen on the
 validation logits, separately for each target metric, from :data:`TAUS` (which
 includes 0, so the rule can decline to adjust).
+
+τ-normalisation (Kang et al., "Decoupling representation and classifier for long-tailed
+recognition", ICLR 2020) is the other post-hoc rule here: a linear classifier trained on
+the natural mix gives the large classes weight vectors of larger norm, and dividing each
+class's weight vector by its norm to the power ``τ``,
+
+    z_c = w_c · h / ‖w_c‖^τ,
+
+evens them out (``τ = 1``: every class direction at unit length). As in the authors' code the
+bias is left out. It reads the run's logits ``z = W h + b`` with the layer's bias and
+weight norms (:func:`tau_normalized_logits`); ``τ`` is chosen on validation from
+:data:`TAUS` like the prior's.
 """
 
 from __future__ import annotations
@@ -65,6 +77,27 @@ def _labels(labels, n: int, num_classes: int) -> np.ndarray:
     return y
 
 
+def tau_normalized_logits(logits, bias, weight_norms, tau: float) -> np.ndarray:
+    """``(z_c − b_c) / ‖w_c‖^τ`` for the logits ``z = W h + b`` (N, C) of a linear layer
+    with bias ``b`` and class weight norms ``‖w_c‖`` (C): ``w_c · h / ‖w_c‖^τ``.
+
+    Examples:
+        >>> w, b, h = np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([0.5, -0.5]), np.array([[1.0, 2.0]])
+        >>> z = h @ w.T + b  # class 0 has the larger norm and wins
+        >>> tau_normalized_logits(z, b, np.linalg.norm(w, axis=1), tau=1.0)  # unit-length classes
+        array([[1., 2.]])
+    """
+    norms = np.asarray(weight_norms, dtype=np.float64)
+    bias = np.asarray(bias, dtype=np.float64)
+    if norms.ndim != 1 or not np.all((norms > 0) & np.isfinite(norms)):
+        raise ValueError(f"weight_norms must be a 1-D vector of positive norms; got {norms!r}")
+    if bias.shape != norms.shape or not np.all(np.isfinite(bias)):
+        raise ValueError(
+            f"bias must be {norms.size} finite numbers, one per class; got {bias.shape}"
+        )
+    return (_logits(logits, norms.size) - bias) / norms**tau
+
+
 def score(labels, predictions, metric: str, num_classes: int) -> float:
     """``macro_f1`` over all ``num_classes`` or ``balanced_accuracy`` (mean recall)."""
     check_choice("metric", metric, TARGET_METRICS)
@@ -72,19 +105,37 @@ def score(labels, predictions, metric: str, num_classes: int) -> float:
 
 
 def choose_tau(val_logits, val_labels, class_counts, metric: str, taus=TAUS) -> tuple[float, float]:
-    """The ``τ`` of ``taus`` with the best validation ``metric``, and that score.
+    """The ``τ`` of ``taus`` with the best validation ``metric`` for the rule
+    ``argmax(z − τ log π)``, and that score.
 
     Ties go to the first ``τ`` in ``taus`` (the smallest adjustment of the default grid).
     """
     num_classes = log_prior(class_counts).size
     val_logits = _logits(val_logits, num_classes)
-    val_labels = _labels(val_labels, len(val_logits), num_classes)
+    return _best_tau(
+        lambda tau: adjusted_predictions(val_logits, class_counts, tau),
+        val_labels, len(val_logits), num_classes, metric, taus,
+    )
+
+
+def choose_tau_norm(
+    val_logits, val_labels, bias, weight_norms, metric: str, taus=TAUS
+) -> tuple[float, float]:
+    """The ``τ`` of ``taus`` with the best validation ``metric`` for τ-normalisation
+    (:func:`tau_normalized_logits`), and that score; ties go to the first ``τ``."""
+    num_classes = np.asarray(weight_norms).size
+    val_logits = _logits(val_logits, num_classes)
+    return _best_tau(
+        lambda tau: tau_normalized_logits(val_logits, bias, weight_norms, tau).argmax(1),
+        val_labels, len(val_logits), num_classes, metric, taus,
+    )
+
+
+def _best_tau(predict, val_labels, n: int, num_classes: int, metric: str, taus):
+    val_labels = _labels(val_labels, n, num_classes)
     grid = np.asarray(taus, dtype=np.float64)
     if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
         raise ValueError(f"taus must be a non-empty sequence of finite numbers; got {taus!r}")
-    scores = [
-        score(val_labels, adjusted_predictions(val_logits, class_counts, tau), metric, num_classes)
-        for tau in taus
-    ]
+    scores = [score(val_labels, predict(tau), metric, num_classes) for tau in taus]
     best = int(np.argmax(scores))
     return float(taus[best]), scores[best]

@@ -12,7 +12,8 @@ metric ``m`` of :data:`imbloss.runs.TARGET_METRICS`:
 mean difference, its Student-t interval, a paired t-test and the minimum detectable
 effect at 80 % power (:mod:`imbloss.stats`). The design is fixed before the answer: the
 *primary* family (:func:`primary_rows`) holds one contrast per condition, its setting
-chosen on validation against CE, plus CE with post-hoc ``τ``; Holm's correction runs over
+chosen on validation against CE, plus CE's other rules (post-hoc ``τ``, classifier
+re-training, τ-normalisation, tuned weight decay); Holm's correction runs over
 that family only, and every other row (defaults that validation did not keep, the
 post-hoc rows of the losses) is descriptive: an interval, no test.
 """
@@ -40,6 +41,7 @@ from imbloss.runs import (
     RunResult,
     condition,
     config_digest,
+    label,
     loss_label,
     loss_params,
 )
@@ -47,11 +49,19 @@ from imbloss.store import RunStore
 
 # Config fields that define a condition (with the loss and its keywords); runs that agree
 # on everything else (the data, the model, the budget) are compared with each other.
-CONDITION_FIELDS = ("loss", "loss_kwargs", "drw_start", "classifier", "lr_schedule")
+CONDITION_FIELDS = (
+    "loss", "loss_kwargs", "drw_start", "classifier", "lr_schedule", "sampler", "weight_decay",
+)  # fmt: skip
 BASELINE = "ce"
+POST_HOC = "post-hoc τ"
+# the rules on plain CE's trained models that the primary family holds beside the losses:
+# post-hoc logit adjustment, classifier re-training and τ-normalisation (Kang et al. 2020)
+CE_RULES = (POST_HOC, "cRT", "τ-norm")
+# the column of the results frame that holds each rule's score for target metric m
+RULE_COLUMNS = {POST_HOC: "{metric}_posthoc", "cRT": "{metric}_crt", "τ-norm": "{metric}_taunorm"}
 # the condition's fields beyond the loss: columns of the results frame, so that runs that
 # differ only in them are told apart (comparison_table refuses to pool them)
-SHOWN_SETTINGS = ("drw_start", "classifier", "lr_schedule")
+SHOWN_SETTINGS = ("drw_start", "classifier", "lr_schedule", "sampler", "weight_decay")
 
 
 def _check_metric(metric: str) -> None:
@@ -109,6 +119,7 @@ def results_frame(
             predictions = store.predictions(result.run_id)
             row.update(posthoc_scores(predictions))
             row.update(calibration_scores(predictions, row))
+            row.update(decoupled_scores(predictions))
         row.update(
             {
                 "easy_grad_share": best["easy_grad_share"],
@@ -143,6 +154,37 @@ def posthoc_scores(predictions: Predictions) -> dict[str, float]:
         )
         out[f"val_{metric}_posthoc"] = val_score
         out[f"tau_{metric}"] = tau
+    return out
+
+
+def decoupled_scores(predictions: Predictions) -> dict[str, float]:
+    """The decoupled baselines of a run that has them (:mod:`imbloss.decoupled`), per target
+    metric ``m``: ``m_crt`` / ``val_m_crt`` (the re-trained classifier's test and validation
+    scores) and ``m_taunorm`` / ``val_m_taunorm`` / ``taunorm_m`` (τ-normalisation, its ``τ``
+    chosen on validation); ``{}`` for a run without them."""
+    out = {}
+    labels = predictions.labels
+    for metric in predictions.crt:
+        crt = predictions.crt[metric]
+        num_classes = crt["test"].shape[1]
+        for split, prefix in (("test", ""), ("val", "val_")):
+            predicted = crt[split].astype(np.float32).argmax(1)
+            out[f"{prefix}{metric}_crt"] = posthoc.score(
+                labels[split], predicted, metric, num_classes
+            )
+        layer = predictions.classifier[metric]
+        logits = {s: z.astype(np.float32) for s, z in predictions.logits[metric].items()}
+        tau, val_score = posthoc.choose_tau_norm(
+            logits["val"], labels["val"], layer["bias"], layer["norms"], metric
+        )
+        normalized = posthoc.tau_normalized_logits(
+            logits["test"], layer["bias"], layer["norms"], tau
+        )
+        out[f"{metric}_taunorm"] = posthoc.score(
+            labels["test"], normalized.argmax(1), metric, num_classes
+        )
+        out[f"val_{metric}_taunorm"] = val_score
+        out[f"taunorm_{metric}"] = tau
     return out
 
 
@@ -210,7 +252,9 @@ def comparison_table(
     (its own default keywords), ``tuned`` (the keywords :func:`choose_settings` picks on
     ``tune_seeds``,
     left out when they are the default's) and ``tuned + post-hoc τ``; cross-entropy
-    has ``default`` and ``post-hoc τ``. Columns: ``condition``, ``row``, ``params``,
+    has ``CE`` (the baseline), ``post-hoc τ``, ``cRT`` and ``τ-norm`` (where its runs have the
+    decoupled baselines, :mod:`imbloss.decoupled`) and ``tuned`` (where its grid tunes
+    the weight decay). Columns: ``condition``, ``row``, ``params``,
     ``n`` (pairs with CE tested), ``mean`` (test), ``val_mean`` (the same rule's
     validation score, the only one a practitioner can choose by), ``std``, ``diff`` (mean
     paired difference from plain CE),
@@ -275,6 +319,11 @@ def comparison_table(
 
     add(BASELINE, "CE", "", metric)
     add(BASELINE, "post-hoc τ", "", f"{metric}_posthoc")
+    if f"{metric}_crt" in frame and ce[f"{metric}_crt"].notna().any():
+        add(BASELINE, "cRT", "", f"{metric}_crt")
+        add(BASELINE, "τ-norm", "", f"{metric}_taunorm")
+    if chosen[BASELINE] != "":
+        add(BASELINE, "tuned", chosen[BASELINE], metric)
     for name in [c for c in chosen.index if c != BASELINE]:
         add(name, "default", "", metric)
         if chosen[name] != "":
@@ -301,18 +350,21 @@ def comparison_table(
 def primary_rows(table: pd.DataFrame) -> pd.Series:
     """The pre-registered primary family of a :func:`comparison_table`: per condition
     other than CE, the row of the setting validation chose (``tuned``, or ``default``
-    when validation kept the default), and CE with post-hoc ``τ``. A boolean Series on
-    ``table``'s index; these are the rows a reader compares, one per rule."""
+    when validation kept the default); CE's own :data:`CE_RULES` (post-hoc ``τ``, and the
+    decoupled classifiers where the runs have them); and CE with the weight decay validation
+    chose, where it tuned one. A boolean Series on ``table``'s index; these are the rows a
+    reader compares, one per rule."""
     tuned = set(table.loc[table["row"] == "tuned", "condition"])
     chosen = (table["row"] == "tuned") | (
         (table["row"] == "default") & ~table["condition"].isin(tuned)
     )
-    return chosen | (table["row"] == "post-hoc τ")
+    return chosen | table["row"].isin(CE_RULES)
 
 
 def paired_differences(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Per primary row of ``table`` (:func:`primary_rows`) and seed, the test score minus
-    plain CE's on that seed: columns ``label`` (:func:`rule_label`), ``seed``, ``diff``.
+    plain CE's on that seed: columns ``label`` (:func:`rule_label`), ``condition``, ``rule``
+    (:func:`rule_of`), ``seed``, ``diff``.
 
     ``frame`` holds the runs ``table`` was made from (:func:`comparison_table`, whose
     ``diff`` is the mean of these).
@@ -322,20 +374,33 @@ def paired_differences(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame
     ce = runs[(runs["condition"] == BASELINE) & (runs["params"] == "")][metric]
     out = []
     for _, row in table[primary_rows(table)].iterrows():
-        column = f"{metric}_posthoc" if "post-hoc" in row["row"] else metric
+        column = RULE_COLUMNS.get(rule_of(row), "").format(metric=metric) or metric
         mine = runs[(runs["condition"] == row["condition"]) & (runs["params"] == row["params"])]
         for seed, diff in (mine[column] - ce).dropna().items():
-            out.append({"label": rule_label(row), "seed": seed, "diff": float(diff)})
-    return pd.DataFrame(out, columns=["label", "seed", "diff"])
+            out.append(
+                {
+                    "label": rule_label(row),
+                    "condition": row["condition"],
+                    "rule": rule_of(row),
+                    "seed": seed,
+                    "diff": float(diff),
+                }
+            )
+    return pd.DataFrame(out, columns=["label", "condition", "rule", "seed", "diff"])
+
+
+def rule_of(row) -> str:
+    """The decision rule of a :func:`comparison_table` row beyond its trained model:
+    ``"post-hoc τ"``, ``"cRT"``, ``"τ-norm"``, or ``""`` for the model's own argmax."""
+    kind = row["row"]
+    return POST_HOC if kind.endswith(POST_HOC) else kind if kind in CE_RULES else ""
 
 
 def rule_label(row) -> str:
-    """A row of a :func:`comparison_table` as the rule a practitioner would apply:
-    ``"ce"``, ``"ce + post-hoc τ"``, ``"focal (gamma=5.0)"``,
-    ``"cb_ce (beta=0.99) + post-hoc τ"``."""
-    setting = f" ({row['params']})" if row["params"] else ""
-    post = " + post-hoc τ" if "post-hoc" in row["row"] else ""
-    return f"{row['condition']}{setting}{post}"
+    """A row of a :func:`comparison_table` as the rule a practitioner would apply
+    (:func:`imbloss.runs.label`): ``"ce"``, ``"ce + post-hoc τ"``, ``"ce + cRT"``,
+    ``"focal(gamma=5.0)"``, ``"cb_ce(beta=0.99) + post-hoc τ"``."""
+    return label(row["condition"], row["params"], rule=rule_of(row))
 
 
 def pick_on_validation(table: pd.DataFrame, candidates: pd.Series | None = None) -> pd.DataFrame:

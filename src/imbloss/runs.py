@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,30 +43,44 @@ def run_id(config: Mapping) -> str:
 
 
 def condition(config: Mapping) -> str:
-    """The training condition: the loss name, with ``_drw`` under deferred re-weighting."""
-    return config["loss"] + ("_drw" if config.get("drw_start") is not None else "")
+    """The training condition: the loss name, with ``_drw`` under deferred re-weighting and
+    ``_resampled`` under the class-balanced sampler."""
+    name = config["loss"] + ("_drw" if config.get("drw_start") is not None else "")
+    sampler = config.get("sampler", "natural")
+    return name + {"natural": "", "balanced": "_resampled"}.get(sampler, f"_{sampler}")
+
+
+# Config fields besides the loss keywords that a sweep's grid may tune (imbloss.spec); a
+# run's params name them when they differ from 0
+TUNED_FIELDS = ("weight_decay",)
 
 
 def loss_params(config: Mapping) -> str:
-    """The config's loss keywords, sorted, as ``"gamma=2.0"`` (empty without keywords)."""
-    return ",".join(f"{k}={v}" for k, v in sorted(config["loss_kwargs"].items()))
+    """The config's loss keywords, sorted, and a non-zero :data:`TUNED_FIELDS` value, as
+    ``"gamma=2.0"`` or ``"weight_decay=0.0001"`` (empty when neither is set)."""
+    settings = dict(config["loss_kwargs"])
+    settings.update({k: config[k] for k in TUNED_FIELDS if config.get(k)})
+    return ",".join(f"{k}={v}" for k, v in sorted(settings.items()))
 
 
-# How a post-hoc adjusted row is labelled: ``"<loss label> + post-hoc τ"``.
-POST_HOC_SUFFIX = " + post-hoc τ"
+# The decision rules a label may name after its condition (imbloss.results.CE_RULES).
+RULES = ("", "post-hoc τ", "cRT", "τ-norm")
 
 
-def label(condition: str, params: str = "", *, post_hoc: bool = False) -> str:
+def label(condition: str, params: str = "", *, rule: str = "") -> str:
     """The one label of a condition at a setting, composed here and nowhere else:
     ``"focal(gamma=2.0)"`` (``params`` as :func:`loss_params` writes them), the bare name
-    without keywords, and ``" + post-hoc τ"`` after it for the post-hoc rule on its logits.
+    without keywords, and ``" + <rule>"`` after it for a decision rule of :data:`RULES`
+    applied to its trained model.
 
     Examples:
-        >>> label("focal", "gamma=2.0"), label("ce", post_hoc=True)
-        ('focal(gamma=2.0)', 'ce + post-hoc τ')
+        >>> label("focal", "gamma=2.0"), label("ce", rule="post-hoc τ"), label("ce", rule="cRT")
+        ('focal(gamma=2.0)', 'ce + post-hoc τ', 'ce + cRT')
     """
+    if rule not in RULES:
+        raise ValueError(f"rule={rule!r} is not valid; expected one of {RULES}")
     text = f"{condition}({params})" if params else condition
-    return text + POST_HOC_SUFFIX if post_hoc else text
+    return f"{text} + {rule}" if rule else text
 
 
 def loss_label(config: Mapping) -> str:
@@ -143,32 +157,47 @@ class Predictions:
     ``class_counts`` are the training counts, whose log is the prior of post-hoc
     adjustment. The logits are the ones the run's decision rule takes the argmax of
     (for LDAM, after its scale).
+
+    Runs with the decoupled baselines (:func:`imbloss.decoupled.applies`) also keep, per
+    metric, ``crt[metric][split]``: the logits of the classifier re-trained on the frozen
+    features of that epoch's model, and ``classifier[metric]``: the trained linear layer's
+    ``"bias"`` and class weight ``"norms"`` (C each), which τ-normalisation reads
+    (:func:`imbloss.posthoc.tau_normalized_logits`).
     """
 
     logits: dict
     labels: dict
     class_counts: np.ndarray
+    crt: dict = field(default_factory=dict)
+    classifier: dict = field(default_factory=dict)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         arrays = {"class_counts": np.asarray(self.class_counts, dtype=np.int64)}
         for split, labels in self.labels.items():
             arrays[f"labels_{split}"] = np.asarray(labels, dtype=np.int64)
-        for metric, by_split in self.logits.items():
-            for split, logits in by_split.items():
-                arrays[f"logits_{metric}_{split}"] = np.asarray(logits, dtype=np.float16)
+        for prefix, by_metric in (("logits", self.logits), ("crt", self.crt)):
+            for metric, by_split in by_metric.items():
+                for split, logits in by_split.items():
+                    arrays[f"{prefix}_{metric}_{split}"] = np.asarray(logits, dtype=np.float16)
+        for metric, layer in self.classifier.items():
+            for name, values in layer.items():
+                arrays[f"classifier_{metric}_{name}"] = np.asarray(values, dtype=np.float32)
         return arrays
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Predictions:
-        logits: dict = {}
+        parts: dict = {"logits": {}, "crt": {}, "classifier": {}}
         labels = {}
         for key, value in arrays.items():
-            if key.startswith("labels_"):
-                labels[key.removeprefix("labels_")] = np.asarray(value)
-            elif key.startswith("logits_"):
-                metric, _, split = key.removeprefix("logits_").rpartition("_")
-                logits.setdefault(metric, {})[split] = np.asarray(value)
-        return cls(logits=logits, labels=labels, class_counts=np.asarray(arrays["class_counts"]))
+            prefix, _, rest = key.partition("_")
+            if prefix == "labels":
+                labels[rest] = np.asarray(value)
+            elif prefix in parts:  # <prefix>_<metric>_<split, or bias / norms>
+                metric, _, split = rest.rpartition("_")
+                parts[prefix].setdefault(metric, {})[split] = np.asarray(value)
+        return cls(
+            labels=labels, class_counts=np.asarray(arrays["class_counts"]), **parts
+        )
 
     def to_bytes(self) -> bytes:
         """The compressed ``.npz`` file's contents."""

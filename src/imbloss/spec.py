@@ -12,7 +12,7 @@ experiment at the top level)::
         seeds: 10                       # 0..9; or a list of seeds
         tune_seeds: 3                   # the grid runs on seeds 0, 1, 2 only
         grid: {focal: {gamma: [1, 5], label_smoothing: [0, 0.1]}}  # per condition, lists of
-                                        # loss keywords (product)
+                                        # loss keywords (product), or of weight_decay
         dataset_grid: {imbalance_ratio: [1, 10, 100]}   # lists of dataset keywords
     scheduler: tcp://10.0.0.5:8786      # optional: run on this Dask cluster
 
@@ -34,7 +34,7 @@ from imbloss.config import CONDITIONS, TrainConfig
 from imbloss.data import DATASET_KWARGS
 from imbloss.losses import LOSSES
 from imbloss.results import choose_settings, comparison_table, results_frame
-from imbloss.runs import TARGET_METRICS, config_digest
+from imbloss.runs import TARGET_METRICS, TUNED_FIELDS, config_digest
 from imbloss.store import RunStore
 
 EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "tune_seeds", "grid", "dataset_grid")
@@ -165,7 +165,7 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
             "(its dataset_kwargs a mapping too)"
         )
     base = dict(base)
-    for key in ("loss", "seed", "loss_kwargs"):
+    for key in ("loss", "seed", "loss_kwargs", *TUNED_FIELDS):
         if key in base:
             raise ValueError(f"{where}: base may not set {key!r}; use losses / seeds / grid")
     choices = (*LOSSES, *CONDITIONS)
@@ -193,12 +193,13 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
                 for point in _product(grid.get(loss, {}), f"{where}: grid[{loss!r}]")
                 if point
             ]
-            for loss_kwargs, point_seeds in points:
+            for point, point_seeds in points:
                 values = {
                     **base,
                     **CONDITIONS.get(loss, {"loss": loss}),
                     "dataset_kwargs": {**base.get("dataset_kwargs", {}), **dataset_kwargs},
-                    "loss_kwargs": loss_kwargs,
+                    "loss_kwargs": {k: v for k, v in point.items() if k not in TUNED_FIELDS},
+                    **{k: v for k, v in point.items() if k in TUNED_FIELDS},
                 }
                 try:  # one check per setting, whatever its number of seeds
                     template = TrainConfig.from_dict(values)

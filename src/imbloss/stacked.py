@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imbloss import decoupled
 from imbloss.config import TrainConfig, stack_key
 from imbloss.data import epoch_indices
 from imbloss.data.base import PreparedData
@@ -87,11 +88,15 @@ class StackedMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w1, b1, w2, *b2 = self.weights
-        hidden = torch.relu(torch.baddbmm(b1.unsqueeze(1), x, w1.transpose(1, 2)))
-        hidden = F.dropout(hidden, self.dropout, self.training)
+        hidden = F.dropout(self.features(x), self.dropout, self.training)
         if self.cosine:
             return F.normalize(hidden, dim=2) @ F.normalize(w2, dim=2).transpose(1, 2)
         return torch.baddbmm(b2[0].unsqueeze(1), hidden, w2.transpose(1, 2))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Every model's hidden activations (K, N, H): what its classifier reads."""
+        w1, b1, *_ = self.weights
+        return torch.relu(torch.baddbmm(b1.unsqueeze(1), x, w1.transpose(1, 2)))
 
     def state(self, k: int) -> dict[str, torch.Tensor]:
         """Model ``k``'s weights (copies) under the names of its ``FeatureMLP.state_dict``."""
@@ -243,9 +248,13 @@ class _StackedTrainer:
 
         tick = time.perf_counter()
         logits = {}
+        crt = [{} for _ in self.configs]
+        classifier = [{} for _ in self.configs]
         for metric in TARGET_METRICS:
             self.model.load_states([b[metric][2] for b in best])
             logits[metric] = {"val": self._logits(self.val), "test": self._logits(self.test)}
+            if decoupled.applies(config):
+                self._decoupled(metric, crt, classifier)
         eval_s += time.perf_counter() - tick
         outcomes = []
         for k, (c, d) in enumerate(zip(self.configs, self.data)):
@@ -285,6 +294,8 @@ class _StackedTrainer:
                 logits=run_logits,
                 labels={"val": self.val.y_cpu[k].numpy(), "test": self.test.y_cpu[k].numpy()},
                 class_counts=d.class_counts.numpy(),
+                crt=crt[k],
+                classifier=classifier[k],
             )
             outcomes.append((result, predictions))
         return outcomes
@@ -333,6 +344,26 @@ class _StackedTrainer:
         per_row = loss(logits.reshape(k_models * batch, classes), target.reshape(-1))
         denominators = torch.stack([loss.mean_denominator(z, y) for z, y in zip(logits, target)])
         return per_row.reshape(k_models, batch).sum(1) / denominators.to(per_row.dtype)
+
+    @torch.no_grad()
+    def _decoupled(self, metric: str, crt: list, classifier: list) -> None:
+        """Each model's decoupled baselines at its ``metric`` epoch (loaded), into ``crt[k]`` and
+        ``classifier[k]`` (:func:`imbloss.decoupled.decoupled_outputs`)."""
+        self.model.eval()
+        features = {
+            name: self.model.features(split.x).float().cpu()
+            for name, split in (("train", self.train), ("val", self.val), ("test", self.test))
+        }
+        _, _, weight, bias = self.model.weights
+        for k, config in enumerate(self.configs):
+            crt[k][metric], classifier[k][metric] = decoupled.decoupled_outputs(
+                {name: f[k] for name, f in features.items()},
+                self.train.y_cpu[k],
+                weight[k],
+                bias[k],
+                config,
+                self.num_classes,
+            )
 
     @torch.no_grad()
     def _logits(self, split: _StackedSplit) -> torch.Tensor:

@@ -1,9 +1,9 @@
 """One style for every figure of the book.
 
-* :func:`loss_style`: the fixed colour, marker and line style of a loss, from its
-  name or its label (``"focal(gamma=2.0)"``, ``"ce + post-hoc τ"``), on the
-  colour-blind-safe Okabe–Ito palette (:data:`OKABE_ITO`); a loss keeps its colour in
-  every figure.
+* :func:`loss_style`: the fixed colour, marker and line style of a condition (a loss name
+  or ``ldam_drw``) and of a decision rule applied to it (``"post-hoc τ"``), on the
+  colour-blind-safe Okabe–Ito palette (:data:`OKABE_ITO`); a condition keeps its colour in
+  every figure. Styles are looked up by name, never read from a label.
 * :func:`use_book_style`: the book's matplotlib settings and figures at twice the
   screen density (``"retina"`` PNGs in a notebook, 200 dpi when saved).
 
@@ -12,9 +12,7 @@ The figures themselves are :mod:`imbloss.plots`'.
 
 from __future__ import annotations
 
-import re
-
-from imbloss.runs import POST_HOC_SUFFIX
+from imbloss.runs import RULES
 
 #: What to run when the plotting libraries are missing.
 PLOTS_INSTALL = 'pip install "imbloss[plots]"'
@@ -54,6 +52,7 @@ _C = OKABE_ITO
 #: LDAM), a second marker and a dashed line for the family's variant.
 LOSS_STYLES: dict[str, dict[str, str]] = {
     "ce": {"color": _C["black"], "marker": "o", "linestyle": "-"},
+    "ce_resampled": {"color": _C["black"], "marker": "v", "linestyle": "--"},
     "weighted_ce": {"color": _C["sky blue"], "marker": "s", "linestyle": "-"},
     "cb_ce": {"color": _C["sky blue"], "marker": "D", "linestyle": "--"},
     "focal": {"color": _C["vermillion"], "marker": "^", "linestyle": "-"},
@@ -68,55 +67,36 @@ LOSS_STYLES: dict[str, dict[str, str]] = {
     "ldam_drw": {"color": _C["bluish green"], "marker": "*", "linestyle": "--"},
 }
 
-#: A post-hoc adjusted row (:data:`imbloss.runs.POST_HOC_SUFFIX`) takes its loss's colour with
-#: the marker and line below.
-POST_HOC_STYLE = {"marker": "x", "linestyle": ":"}
+#: A decision rule applied to a condition's trained model keeps the condition's colour with
+#: the marker and line below (imbloss.runs.RULES).
+RULE_STYLES: dict[str, dict[str, str]] = {
+    "post-hoc τ": {"marker": "x", "linestyle": ":"},
+    "cRT": {"marker": "^", "linestyle": "-."},
+    "τ-norm": {"marker": "p", "linestyle": "-."},
+}
 
-_PARAMS_RE = re.compile(r"\(.*\)$")
 
-
-def loss_name(label: str) -> str:
-    """The loss of a label: ``"focal(gamma=2.0)"`` and ``"focal + post-hoc τ"`` give
-    ``"focal"``. Raises ValueError, naming the known losses, for any other name."""
-    if not isinstance(label, str):
-        raise ValueError(f"a loss label must be a string; got {label!r}")
-    name = label.strip()
-    if name.endswith(POST_HOC_SUFFIX.strip()):
-        name = name[: -len(POST_HOC_SUFFIX.strip())].rstrip(" +")
-    name = _PARAMS_RE.sub("", name).strip()
-    if name not in LOSS_STYLES:
+def loss_style(condition: str, rule: str = "") -> dict[str, str]:
+    """``{"color", "marker", "linestyle"}`` of a condition, for ``ax.plot(**...)``: every
+    setting of a condition shares it; a ``rule`` of :data:`imbloss.runs.RULES` (``"post-hoc
+    τ"``) keeps the condition's colour with its own marker and line. Raises ValueError,
+    naming the known conditions, for any other name."""
+    if not isinstance(condition, str) or condition not in LOSS_STYLES:
         raise ValueError(
-            f"no style for the loss of label {label!r} (read as {name!r}); "
-            f"known losses: {sorted(LOSS_STYLES)}"
+            f"no style for the condition {condition!r}; known conditions: {sorted(LOSS_STYLES)}"
         )
-    return name
+    if rule not in RULES:
+        raise ValueError(f"rule={rule!r} is not valid; expected one of {RULES}")
+    return {**LOSS_STYLES[condition], **RULE_STYLES.get(rule, {})}
 
 
-def is_post_hoc(label: str) -> bool:
-    """True for a label ``"<loss> + post-hoc τ"``."""
-    return isinstance(label, str) and label.strip().endswith(POST_HOC_SUFFIX.strip())
-
-
-def loss_style(label: str) -> dict[str, str]:
-    """``{"color", "marker", "linestyle"}`` of a loss name or label, for ``ax.plot(**...)``.
-
-    Parameter suffixes (``"focal(gamma=2.0)"``) are ignored, so every setting of a loss
-    shares its colour; a post-hoc row (``"ce + post-hoc τ"``) keeps its loss's colour
-    with the marker ``"x"`` and a dotted line.
-    """
-    style = dict(LOSS_STYLES[loss_name(label)])
-    if is_post_hoc(label):
-        style.update(POST_HOC_STYLE)
-    return style
-
-
-def style_or_cycle(key, i: int) -> dict[str, str]:
-    """:func:`loss_style` of ``key`` if it names a loss, else the i-th palette colour."""
-    try:
-        return loss_style(key)
-    except ValueError:
-        colors = list(OKABE_ITO.values())
-        return {"color": colors[i % len(colors)], "marker": "o", "linestyle": "-"}
+def style_or_cycle(key, i: int, rule: str = "") -> dict[str, str]:
+    """:func:`loss_style` of ``key`` (and ``rule``) if it is a condition, else the i-th
+    palette colour."""
+    if key in LOSS_STYLES:
+        return loss_style(key, rule)
+    colors = list(OKABE_ITO.values())
+    return {"color": colors[i % len(colors)], "marker": "o", "linestyle": "-"}
 
 
 #: The book's matplotlib settings (see :func:`use_book_style`).

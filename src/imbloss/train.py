@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 
-from imbloss import distributed
+from imbloss import decoupled, distributed
 from imbloss.config import TrainConfig
 from imbloss.data import epoch_indices, prepare_dataset
 from imbloss.data.base import PreparedData
@@ -217,11 +217,20 @@ class Trainer:
 
         tick = time.perf_counter()
         names = self.data.class_names
-        selections, logits = {}, {}
+        selections, logits, crt, classifier = {}, {}, {}, {}
         for metric, (_, epoch, state) in best.items():
             self.model.load_state_dict(state)
             by_split = {"val": self._logits(self.val), "test": self._logits(self.test)}
             logits[metric] = {split: z.numpy() for split, z in by_split.items()}
+            if decoupled.applies(config):
+                features = {
+                    name: self._features(split)
+                    for name, split in (("train", self.train), ("val", self.val), ("test", self.test))
+                }
+                head = self.model.head
+                crt[metric], classifier[metric] = decoupled.decoupled_outputs(
+                    features, self.train.y_cpu, head.weight, head.bias, config, self.data.num_classes
+                )
             selections[metric] = {
                 "best_epoch": epoch,
                 "val_metrics": classification_metrics(
@@ -247,6 +256,8 @@ class Trainer:
             logits=logits,
             labels={"val": self.val.y_cpu.numpy(), "test": self.test.y_cpu.numpy()},
             class_counts=self.data.class_counts.numpy(),
+            crt=crt,
+            classifier=classifier,
         )
         return result, predictions
 
@@ -284,21 +295,29 @@ class Trainer:
             self.step += 1
         return len(order)
 
-    @torch.no_grad()
     def _logits(self, split: DeviceSplit) -> torch.Tensor:
-        """The decision logits (float32, on the CPU) of every row, in batches sorted by length."""
+        """The decision logits (float32, on the CPU) of every row."""
+        with self.autocast():
+            return self._every_row(split, self.model) * self.decision_scale
+
+    def _features(self, split: DeviceSplit) -> torch.Tensor:
+        """What the classifier reads (float32, on the CPU) for every row."""
+        return self._every_row(split, self.model.features)
+
+    @torch.no_grad()
+    def _every_row(self, split: DeviceSplit, compute) -> torch.Tensor:
+        """``compute(x, lengths)`` of every row in eval mode, in batches sorted by length."""
         self.model.eval()
-        n = len(split.y_cpu)
         if split.lengths is None:
-            order = torch.arange(n)
+            order = torch.arange(len(split.y_cpu))
         else:
             order = split.lengths.argsort(descending=True)
-        out = torch.empty(n, self.data.num_classes, dtype=torch.float32)
+        out = None
         for rows in order.split(EVAL_BATCH_SIZE):
-            x, lengths = batch_inputs(split, rows)
-            with self.autocast():
-                logits = self.model(x, lengths)
-            out[rows] = logits.float().cpu() * self.decision_scale
+            values = compute(*batch_inputs(split, rows)).float().cpu()
+            if out is None:
+                out = torch.empty(len(order), values.shape[1], dtype=torch.float32)
+            out[rows] = values
         return out
 
 
