@@ -67,3 +67,8 @@ def test_pairwise_auc_is_sklearns_and_ignores_a_shift_per_class() -> None:
 def test_bad_inputs_name_the_value_and_what_was_expected(call, message) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_labels_of_a_float_dtype_are_a_type_error() -> None:
+    with pytest.raises(TypeError, match="labels must be integer class indices; got dtype float64"):
+        scores.negative_log_likelihood(LOGITS, LABELS.astype(float))

@@ -38,7 +38,8 @@ def _configs(loss: str, epochs: int = 4, **fields) -> list[TrainConfig]:
 @pytest.mark.parametrize(
     ("loss", "fields"),
     [
-        ("ce", {}),
+        ("ce", {}),  # with the decoupled baselines (cRT, tau-norm) at each selected epoch
+        ("ce_resampled", {}),  # class-balanced batches
         ("cb_ce", {"loss_kwargs": {"beta": 0.99}}),  # class weights: a weighted mean
         ("focal", {"loss_kwargs": {"gamma": 2.0}}),
         ("ghm", {}),  # couples a batch's examples: groups=K, statistics per model
@@ -72,6 +73,15 @@ def test_a_stacked_run_equals_the_one_model_runs_of_its_seeds(loss, fields) -> N
                     predictions.logits[metric][split],
                     alone_predictions.logits[metric][split],
                     atol=1e-4,
+                )
+        assert predictions.crt.keys() == alone_predictions.crt.keys()
+        assert bool(predictions.crt) == (config.loss == "ce")
+        for metric, by_split in predictions.crt.items():
+            for split, logits in by_split.items():
+                np.testing.assert_allclose(logits, alone_predictions.crt[metric][split], atol=1e-3)
+            for name, values in predictions.classifier[metric].items():
+                np.testing.assert_allclose(
+                    values, alone_predictions.classifier[metric][name], atol=1e-4
                 )
         assert result.class_counts == alone.class_counts
         assert result.head_classes == alone.head_classes

@@ -17,7 +17,7 @@ from imbloss.results import (
     primary_rows,
     rule_label,
 )
-from imbloss.runs import config_digest
+from imbloss.runs import condition, config_digest, loss_params
 from imbloss.store import RunStore
 from imbloss.sweep import (
     PROFILES,
@@ -63,6 +63,26 @@ def test_a_grid_may_sweep_label_smoothing_of_any_softmax_loss() -> None:
     assert [c.loss_kwargs for c in configs] == [{}, {}, {"label_smoothing": 0.1}]
     with pytest.raises(ValueError, match="label_smoothing must be a number in"):
         expand({"losses": ["ce"], "grid": {"ce": {"label_smoothing": [2.0]}}})
+
+
+def test_a_grid_may_tune_the_weight_decay_and_re_sampling_is_its_own_condition() -> None:
+    spec = {
+        "losses": ["ce", "ce_resampled"],
+        "seeds": 1,
+        "grid": {"ce": {"weight_decay": [1e-4]}},
+    }
+    configs = [config for _, config in expand(spec)]
+    assert [(c.weight_decay, c.loss_kwargs, c.sampler) for c in configs] == [
+        (0.0, {}, "natural"),
+        (1e-4, {}, "natural"),
+        (0.0, {}, "balanced"),
+    ]
+    assert [condition(c.to_dict()) for c in configs] == ["ce", "ce", "ce_resampled"]
+    assert [loss_params(c.to_dict()) for c in configs] == ["", "weight_decay=0.0001", ""]
+    with pytest.raises(ValueError, match="weight_decay must be a number in"):
+        expand({"losses": ["ce"], "grid": {"ce": {"weight_decay": [-1.0]}}})
+    with pytest.raises(ValueError, match="base may not set 'weight_decay'; use"):
+        expand({"base": {"weight_decay": 1e-4}, "losses": ["ce"]})
 
 
 def test_spec_errors_name_the_bad_key_and_the_valid_ones() -> None:

@@ -82,7 +82,8 @@ def tau_normalized_logits(logits, bias, weight_norms, tau: float) -> np.ndarray:
     with bias ``b`` and class weight norms ``‖w_c‖`` (C): ``w_c · h / ‖w_c‖^τ``.
 
     Examples:
-        >>> w, b, h = np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([0.5, -0.5]), np.array([[1.0, 2.0]])
+        >>> w, b = np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([0.5, -0.5])
+        >>> h = np.array([[1.0, 2.0]])
         >>> z = h @ w.T + b  # class 0 has the larger norm and wins
         >>> tau_normalized_logits(z, b, np.linalg.norm(w, axis=1), tau=1.0)  # unit-length classes
         array([[1., 2.]])
@@ -114,7 +115,11 @@ def choose_tau(val_logits, val_labels, class_counts, metric: str, taus=TAUS) -> 
     val_logits = _logits(val_logits, num_classes)
     return _best_tau(
         lambda tau: adjusted_predictions(val_logits, class_counts, tau),
-        val_labels, len(val_logits), num_classes, metric, taus,
+        val_labels,
+        len(val_logits),
+        num_classes,
+        metric,
+        taus,
     )
 
 
@@ -127,7 +132,11 @@ def choose_tau_norm(
     val_logits = _logits(val_logits, num_classes)
     return _best_tau(
         lambda tau: tau_normalized_logits(val_logits, bias, weight_norms, tau).argmax(1),
-        val_labels, len(val_logits), num_classes, metric, taus,
+        val_labels,
+        len(val_logits),
+        num_classes,
+        metric,
+        taus,
     )
 
 

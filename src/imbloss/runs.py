@@ -195,9 +195,7 @@ class Predictions:
             elif prefix in parts:  # <prefix>_<metric>_<split, or bias / norms>
                 metric, _, split = rest.rpartition("_")
                 parts[prefix].setdefault(metric, {})[split] = np.asarray(value)
-        return cls(
-            labels=labels, class_counts=np.asarray(arrays["class_counts"]), **parts
-        )
+        return cls(labels=labels, class_counts=np.asarray(arrays["class_counts"]), **parts)
 
     def to_bytes(self) -> bytes:
         """The compressed ``.npz`` file's contents."""

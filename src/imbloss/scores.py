@@ -34,7 +34,9 @@ def _check(logits, labels) -> tuple[np.ndarray, np.ndarray]:
         )
     if not np.all(np.isfinite(z)):
         raise ValueError("logits must be finite; got nan or inf")
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= z.shape[1]:
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"labels must be integer class indices; got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= z.shape[1]:
         raise ValueError(f"labels must be class indices in [0, {z.shape[1]}); got {y!r}")
     return z, y
 

@@ -225,11 +225,20 @@ class Trainer:
             if decoupled.applies(config):
                 features = {
                     name: self._features(split)
-                    for name, split in (("train", self.train), ("val", self.val), ("test", self.test))
+                    for name, split in (
+                        ("train", self.train),
+                        ("val", self.val),
+                        ("test", self.test),
+                    )
                 }
                 head = self.model.head
                 crt[metric], classifier[metric] = decoupled.decoupled_outputs(
-                    features, self.train.y_cpu, head.weight, head.bias, config, self.data.num_classes
+                    features,
+                    self.train.y_cpu,
+                    head.weight,
+                    head.bias,
+                    config,
+                    self.data.num_classes,
                 )
             selections[metric] = {
                 "best_epoch": epoch,
