@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from imbloss import posthoc
+from imbloss.comparison import comparison_table, primary_rows, rule_label
 from imbloss.decoupled import applies, retrain_classifier
-from imbloss.results import comparison_table, decoupled_scores, primary_rows, rule_label
+from imbloss.results import decoupled_scores
 from imbloss.runs import Predictions
 from imbloss.store import RunStore
 from imbloss.train import TrainConfig, fit_and_predict

@@ -2,10 +2,11 @@
 upward arrow and no circle), and the modules that read results, dispatch runs or set up the
 process do so without the trainer.
 
-``runs``, ``stats``, ``posthoc`` and ``results`` do not import torch themselves (the package's
-``__init__`` imports the losses, which do); none of them, nor the spec, the sweep and its
-dispatcher, the plots, the book's helpers, the command line or the runtime imports the
-trainer: the sweep's workers import it when they run, the command line when it trains.
+``runs``, ``stats``, ``posthoc``, ``results`` and ``comparison`` do not import torch themselves
+(the package's ``__init__`` imports the losses, which do); none of them, nor the spec, the
+sweep and its dispatcher, the plots, the book's helpers, the command line or the runtime
+imports the trainer: the sweep's workers import it when they run, the command line when it
+trains.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ READERS = [
     "posthoc",
     "frames",
     "results",
+    "comparison",
     "spec",
     "sweep",
     "dispatch",
@@ -48,8 +50,8 @@ FLOORS = {
     ],
     2: ["book", "data", "decoupled", "losses.core", "results"],
     3: [
-        "plots", "losses.class_weights", "losses.focal", "losses.ghm", "losses.gw", "losses.ldam",
-        "losses.logit_adjustment", "losses.sigmoid",
+        "comparison", "plots", "losses.class_weights", "losses.focal", "losses.ghm", "losses.gw",
+        "losses.ldam", "losses.logit_adjustment", "losses.sigmoid",
     ],
     4: ["losses.factory"],
     5: ["losses"],
@@ -117,7 +119,9 @@ def _top_level_imports(module: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("module", ["runs", "store", "stats", "posthoc", "frames", "results"])
+@pytest.mark.parametrize(
+    "module", ["runs", "store", "stats", "posthoc", "frames", "results", "comparison"]
+)
 def test_record_and_statistics_modules_do_not_import_torch(module: str) -> None:
     assert not {n for n in _top_level_imports(module) if n.split(".")[0] == "torch"}
 

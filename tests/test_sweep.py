@@ -8,15 +8,15 @@ import pytest
 from scipy import stats as scipy_stats
 
 from imbloss import stats
-from imbloss.profiles import profile_path
-from imbloss.results import (
-    choose_settings,
+from imbloss.comparison import (
     comparison_table,
     paired_differences,
     pick_on_validation,
     primary_rows,
     rule_label,
 )
+from imbloss.profiles import profile_path
+from imbloss.results import choose_settings
 from imbloss.runs import condition, config_digest, loss_params
 from imbloss.store import RunStore
 from imbloss.sweep import (

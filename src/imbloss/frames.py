@@ -2,7 +2,7 @@
 each run (:func:`learning_curves`, :func:`history_frame`), how much the last quarter of
 training added (:func:`last_quarter_gain`), and the test confusion matrices pooled over
 runs (:func:`pooled_confusion`, :func:`row_normalized`, :func:`block_confusion_rate`).
-:mod:`imbloss.plots` draws them; :mod:`imbloss.results` makes the experiment's tables."""
+:mod:`imbloss.plots` draws them; :mod:`imbloss.comparison` makes the experiment's tables."""
 
 from __future__ import annotations
 

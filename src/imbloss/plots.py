@@ -332,7 +332,7 @@ def paired_delta(
     the results tables, :func:`imbloss.stats.t_interval`), both in the loss's colour.
 
     ``frame`` is tidy, with columns ``label``, ``seed`` and ``diff`` (the rule's score minus
-    the reference's on the same seed, e.g. :func:`imbloss.results.paired_differences`), and
+    the reference's on the same seed, e.g. :func:`imbloss.comparison.paired_differences`), and
     optionally ``condition`` and ``rule``, which pick the row's :func:`loss_style` (without
     them a label that is a condition's name takes its style). ``order`` picks
     and orders the rows, top to bottom (default: by mean difference, largest on top). A

@@ -63,7 +63,7 @@ def loss_params(config: Mapping) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(settings.items()))
 
 
-# The decision rules a label may name after its condition (imbloss.results.CE_RULES).
+# The decision rules a label may name after its condition (imbloss.comparison.CE_RULES).
 RULES = ("", "post-hoc τ", "cRT", "τ-norm")
 
 

@@ -30,10 +30,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from imbloss.comparison import comparison_table
 from imbloss.config import CONDITIONS, TrainConfig
 from imbloss.data import DATASET_KWARGS
 from imbloss.losses import LOSSES
-from imbloss.results import choose_settings, comparison_table, results_frame
+from imbloss.results import choose_settings, results_frame
 from imbloss.runs import TARGET_METRICS, TUNED_FIELDS, config_digest
 from imbloss.store import RunStore
 
@@ -239,7 +240,7 @@ def _check_keys(where: str, mapping: dict, valid: Sequence[str]) -> None:
 def comparison_tables(
     spec: dict, frame: pd.DataFrame, metric: str
 ) -> list[tuple[str, pd.DataFrame]]:
-    """(title, :func:`imbloss.results.comparison_table`) for every experiment and context.
+    """(title, :func:`imbloss.comparison.comparison_table`) for every experiment and context.
 
     The title names the experiment and its dataset keywords (``"digits imbalance_ratio=100"``);
     each table uses its experiment's tuning seeds; contexts without CE are left out. An
