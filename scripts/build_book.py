@@ -230,7 +230,13 @@ def api_sections() -> str:
                 importlib.import_module(sub)
                 names.append(sub)
     # the losses first, then what a reader of the experiment uses, then the rest by name
-    first = ["imbloss.losses", "imbloss.posthoc", "imbloss.stats", "imbloss.results", "imbloss.comparison"]
+    first = [
+        "imbloss.losses",
+        "imbloss.posthoc",
+        "imbloss.stats",
+        "imbloss.results",
+        "imbloss.comparison",
+    ]
     names.sort(key=lambda n: (first.index(n) if n in first else len(first), n))
     blocks = [
         f"## `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n   :members:\n```\n"
