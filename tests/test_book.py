@@ -124,7 +124,7 @@ LITERALINCLUDE_RE = re.compile(r"```\{literalinclude\} (\S+)\n((?::[\w-]+:.*\n)*
 
 
 def test_chapters_show_the_package_code_by_name():
-    """Chapters 4-7 show the package's own computing lines (literalinclude + :pyobject:); each
+    """Chapters 4-8 show the package's own computing lines (literalinclude + :pyobject:); each
     names a file of src/imbloss and an object in it, found as Sphinx's literalinclude finds it
     (the build's -W fails the same way when a name moves)."""
     from sphinx.pycode import ModuleAnalyzer
@@ -139,7 +139,7 @@ def test_chapters_show_the_package_code_by_name():
             tags = ModuleAnalyzer.for_file(str(source), "").find_tags()
             assert name.group(1) in tags, f"{md.name}: {name.group(1)} is not in {path}"
             shown.setdefault(md.name[:2], []).append(name.group(1))
-    assert sorted(shown) == ["04", "05", "06", "07"], shown
+    assert sorted(shown) == ["04", "05", "06", "07", "08"], shown
 
 
 def test_readers_install_line_is_the_configured_repository():
@@ -592,7 +592,7 @@ def test_experiment_data_facts(glued):
     # the ten seeds per condition, nine conditions, grids on three seeds (the ci profile)
     if PROFILE == "ci":
         assert g["sweep_n_seeds"] == 10 and g["sweep_n_tune_seeds"] == 3
-        assert g["sweep_n_conditions"] == 9
+        assert g["sweep_n_conditions"] == 10
 
 
 @pytest.mark.slow
