@@ -747,6 +747,12 @@ def test_imbalance_ratio(glued):
             g[f"digits_{metric}_diff_ldam_drw_r100"]
             < g[f"digits_{metric}_diff_logit_adjusted_r100"]
         )
+    # the baselines at rho = 100: cRT and re-sampling gain less than post-hoc tau alone,
+    # tau-norm barely moves
+    posthoc = g["digits_macro_f1_diff_ce_posthoc_r100"]
+    assert 0 < g["digits_macro_f1_diff_ce_crt_r100"] < posthoc
+    assert 0 < g["digits_macro_f1_diff_ce_resampled_r100"] < posthoc
+    assert abs(g["digits_macro_f1_diff_ce_taunorm_r100"]) < 0.02
     # data or prior: at rho = 100 the skew costs far more than the missing images, and
     # post-hoc adjustment recovers a large part of the skew's cost
     assert g["digits_split_skew_r100"] > 3 * g["digits_split_data_r100"]
