@@ -16,9 +16,12 @@ experiment at the top level)::
         dataset_grid: {imbalance_ratio: [1, 10, 100]}   # lists of dataset keywords
     scheduler: tcp://10.0.0.5:8786      # optional: run on this Dask cluster
 
-Each condition runs at its defaults on every seed and each grid point on the tuning
-seeds; then, per target metric, the grid point with the best mean validation score
-runs on every seed (:func:`tuned_runs`).
+Each grid point runs on the tuning seeds, a condition's default among them; then, per
+target metric, the point with the best mean validation score (the default or another)
+runs on every seed (:func:`tuned_runs`). A condition without a grid, and cross-entropy's
+default (the baseline every comparison pairs with), run on every seed from the start.
+A default that validation does not keep is thus trained on the tuning seeds only: the
+runs go to the settings the comparison tests.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imbloss.comparison import comparison_table
+from imbloss.comparison import BASELINE, comparison_table
 from imbloss.config import CONDITIONS, TrainConfig
 from imbloss.data import DATASET_KWARGS
 from imbloss.losses import LOSSES
@@ -48,8 +51,9 @@ DATASET_KEYWORDS = {k for keys in DATASET_KWARGS.values() for k in keys if k != 
 def expand(spec: dict) -> list[tuple[str, TrainConfig]]:
     """Every (experiment name, config) the spec describes before tuning, without duplicates.
 
-    That is each condition's default on every seed and each grid point on the
-    tuning seeds; :func:`tuned_runs` adds the chosen grid points on the other seeds.
+    That is each grid point, a condition's default among them, on the tuning seeds, and
+    on every seed the default of a condition without a grid and cross-entropy's (the
+    baseline); :func:`tuned_runs` adds the chosen points on the other seeds.
     """
     runs, seen = [], set()
     for name, experiment, _ in _experiments(spec):
@@ -65,8 +69,9 @@ def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConf
 
     For each experiment with ``tune_seeds``, each target metric, context and condition,
     :func:`imbloss.results.choose_settings` picks the grid point from the validation
-    scores in ``results_dir``; a pick other than the default is run on every seed. The
-    list holds those runs whether or not they are done (:func:`run_sweep` skips the done).
+    scores in ``results_dir``, and it is run on every seed, the default too when validation
+    keeps it. The list holds those runs whether or not they are done (:func:`run_sweep`
+    skips the done).
     """
     store = RunStore(results_dir)
     runs, seen = [], set()
@@ -83,7 +88,7 @@ def tuned_runs(spec: dict, results_dir: str | Path) -> list[tuple[str, TrainConf
         seen |= {c.run_id for c in configs}  # the tuning seeds' runs are in expand()
         for metric in TARGET_METRICS:
             chosen = choose_settings(frame, metric, tune_seeds(experiment))
-            for pick in chosen[~chosen["default"]].itertuples():
+            for pick in chosen.itertuples():
                 rows = frame[
                     (frame["context"] == pick.context)
                     & (frame["condition"] == pick.condition)
@@ -189,11 +194,14 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
     configs = []
     for dataset_kwargs in dataset_grid:
         for loss in losses:
-            points = [({}, seeds)] + [
-                (point, grid_seeds)
+            points = [
+                point
                 for point in _product(grid.get(loss, {}), f"{where}: grid[{loss!r}]")
                 if point
             ]
+            # the default: on every seed where nothing competes with it or it is the baseline
+            default_seeds = seeds if not points or loss == BASELINE else grid_seeds
+            points = [({}, default_seeds)] + [(point, grid_seeds) for point in points]
             for point, point_seeds in points:
                 values = {
                     **base,
