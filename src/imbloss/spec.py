@@ -195,9 +195,7 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
     for dataset_kwargs in dataset_grid:
         for loss in losses:
             points = [
-                point
-                for point in _product(grid.get(loss, {}), f"{where}: grid[{loss!r}]")
-                if point
+                point for point in _product(grid.get(loss, {}), f"{where}: grid[{loss!r}]") if point
             ]
             # the default: on every seed where nothing competes with it or it is the baseline
             default_seeds = seeds if not points or loss == BASELINE else grid_seeds
