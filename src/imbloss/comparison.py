@@ -74,12 +74,16 @@ def comparison_table(
         raise ValueError(f"frame has no {BASELINE!r} runs to compare with")
     by_seed = frame.set_index("seed")
     ce = by_seed[(by_seed["condition"] == BASELINE) & (by_seed["params"] == "")]
-    ce_plain, ce_posthoc = ce[metric], ce[f"{metric}_posthoc"]
+    # the column of each decision rule's score; "" is the model's own argmax
+    columns = {rule: template.format(metric=metric) for rule, template in RULE_COLUMNS.items()}
+    columns[""] = metric
+    ce_plain, ce_posthoc = ce[metric], ce[columns[POST_HOC]]
 
     rows = []
 
-    def add(name: str, kind: str, params: str, column: str) -> None:
+    def add(name: str, kind: str, params: str, rule: str = "") -> None:
         runs = by_seed[(by_seed["condition"] == name) & (by_seed["params"] == params)]
+        column = columns[rule]
         values = runs[column]
         paired = pd.concat([values.rename("value"), ce_plain.rename("ce")], axis=1).dropna()
         diff = (paired["value"] - paired["ce"]).to_numpy()
@@ -105,23 +109,23 @@ def comparison_table(
             row["p"] = stats.paired_t_p(diff)
         elif kind != "CE":
             row["note"] = f"{len(diff)} paired seed(s): no interval or p below {stats.MIN_PAIRS}"
-        if column.endswith("_posthoc") and name != BASELINE:
+        if rule == POST_HOC and name != BASELINE:
             both = pd.concat([values.rename("v"), ce_posthoc.rename("c")], axis=1).dropna()
             row["diff_posthoc_ce"] = float((both["v"] - both["c"]).mean())
         rows.append(row)
 
-    add(BASELINE, "CE", "", metric)
-    add(BASELINE, "post-hoc τ", "", f"{metric}_posthoc")
-    if f"{metric}_crt" in frame and ce[f"{metric}_crt"].notna().any():
-        add(BASELINE, "cRT", "", f"{metric}_crt")
-        add(BASELINE, "τ-norm", "", f"{metric}_taunorm")
+    add(BASELINE, "CE", "")
+    add(BASELINE, POST_HOC, "", POST_HOC)
+    if columns["cRT"] in frame and ce[columns["cRT"]].notna().any():
+        add(BASELINE, "cRT", "", "cRT")
+        add(BASELINE, "τ-norm", "", "τ-norm")
     if chosen[BASELINE] != "":
-        add(BASELINE, "tuned", chosen[BASELINE], metric)
+        add(BASELINE, "tuned", chosen[BASELINE])
     for name in [c for c in chosen.index if c != BASELINE]:
-        add(name, "default", "", metric)
+        add(name, "default", "")
         if chosen[name] != "":
-            add(name, "tuned", chosen[name], metric)
-        add(name, "tuned + post-hoc τ", chosen[name], f"{metric}_posthoc")
+            add(name, "tuned", chosen[name])
+        add(name, f"tuned + {POST_HOC}", chosen[name], POST_HOC)
     table = pd.DataFrame(rows)
     table["primary"] = primary_rows(table)
     tested = table["p"].notna()
