@@ -694,15 +694,14 @@ def test_experiment_results(glued):
 @pytest.mark.slow
 def test_the_blog_claim_without_a_threshold(glued):
     g = glued("08_experiment")
-    # GW does not separate English / French / Dutch better than CE: lower mean pairwise AUC
-    # and a confusion rate no lower, the difference not significant
+    # GW does not separate English / French / Dutch better than CE: a lower mean pairwise
+    # AUC, its interval below zero, and a confusion rate whose interval holds zero
     assert g["claim_auc_gw"] < g["claim_auc_ce"]
     assert g["claim_auc_gw_minus_ce"] == approx(g["claim_auc_gw"] - g["claim_auc_ce"], abs=1e-9)
-    assert g["claim_efd_gw"] > g["claim_efd_ce"]
+    assert g["claim_auc_gw_high"] < 0 and g["claim_auc_gw_p"] < 0.05
     assert g["claim_efd_gw_minus_ce"] == approx(g["claim_efd_gw"] - g["claim_efd_ce"], abs=1e-9)
-    # "close to the line": a descriptive p between 0.01 and 0.1
-    assert 0.01 < g["claim_efd_gw_p"] < 0.1
-    assert g["claim_auc_higher_gw"] <= 3  # of ten seeds
+    assert g["claim_efd_gw_low"] < 0 < g["claim_efd_gw_high"]  # "no difference detected"
+    assert g["claim_auc_higher_gw"] <= 0.3 * g["sweep_n_seeds"]
     # logit adjustment lowers the confusion rate by sending names out of the block, while
     # its pairwise AUC does not beat CE's
     assert g["claim_efd_logit_adjusted"] < g["claim_efd_ce"]

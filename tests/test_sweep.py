@@ -57,6 +57,34 @@ def test_expand_is_the_product_of_datasets_losses_grid_and_seeds() -> None:
     assert len({c.run_id for c in configs}) == len(configs)
 
 
+def test_a_default_that_competes_with_a_grid_runs_on_the_tuning_seeds_unless_asked() -> None:
+    spec = {
+        "losses": ["ce", "focal", "ldam"],
+        "seeds": 4,
+        "tune_seeds": 2,
+        "grid": {"ce": {"weight_decay": [1e-4]}, "focal": {"gamma": [1.0]}},
+    }
+
+    def seeds_of(runs, loss, **fields):
+        return sorted(
+            c.seed
+            for _, c in runs
+            if c.loss == loss
+            and not c.loss_kwargs
+            and all(getattr(c, k) == v for k, v in fields.items())
+        )
+
+    runs = expand(spec)
+    assert seeds_of(runs, "focal") == [0, 1]  # competes with gamma=1: tuning seeds only
+    assert seeds_of(runs, "ce", weight_decay=0.0) == [0, 1, 2, 3]  # the baseline: every seed
+    assert seeds_of(runs, "ldam") == [0, 1, 2, 3]  # no grid: every seed
+    stacked = expand({**spec, "defaults_on_every_seed": True})
+    assert seeds_of(stacked, "focal") == [0, 1, 2, 3]
+    assert len(stacked) == len(runs) + 2
+    with pytest.raises(ValueError, match="defaults_on_every_seed='yes' is not valid; expected"):
+        expand({**spec, "defaults_on_every_seed": "yes"})
+
+
 def test_a_grid_may_sweep_label_smoothing_of_any_softmax_loss() -> None:
     spec = {"losses": ["ce", "ldam"], "seeds": 1, "grid": {"ldam": {"label_smoothing": [0.1]}}}
     configs = [config for _, config in expand(spec)]

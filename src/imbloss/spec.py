@@ -13,6 +13,7 @@ experiment at the top level)::
         tune_seeds: 3                   # the grid runs on seeds 0, 1, 2 only
         grid: {focal: {gamma: [1, 5], label_smoothing: [0, 0.1]}}  # per condition, lists of
                                         # loss keywords (product), or of weight_decay
+        defaults_on_every_seed: false   # true: every default on every seed from the start
         dataset_grid: {imbalance_ratio: [1, 10, 100]}   # lists of dataset keywords
     scheduler: tcp://10.0.0.5:8786      # optional: run on this Dask cluster
 
@@ -21,7 +22,10 @@ target metric, the point with the best mean validation score (the default or ano
 runs on every seed (:func:`tuned_runs`). A condition without a grid, and cross-entropy's
 default (the baseline every comparison pairs with), run on every seed from the start.
 A default that validation does not keep is thus trained on the tuning seeds only: the
-runs go to the settings the comparison tests.
+runs go to the settings the comparison tests. ``defaults_on_every_seed: true`` trains every
+default on every seed instead, for stacked runs (:mod:`imbloss.stacked`), where a setting's
+seeds train as one model and a default split between the tuning seeds and the others
+would take two.
 """
 
 from __future__ import annotations
@@ -41,7 +45,16 @@ from imbloss.results import choose_settings, results_frame
 from imbloss.runs import TARGET_METRICS, TUNED_FIELDS, config_digest
 from imbloss.store import RunStore
 
-EXPERIMENT_KEYS = ("name", "base", "losses", "seeds", "tune_seeds", "grid", "dataset_grid")
+EXPERIMENT_KEYS = (
+    "name",
+    "base",
+    "losses",
+    "seeds",
+    "tune_seeds",
+    "grid",
+    "dataset_grid",
+    "defaults_on_every_seed",
+)
 SPEC_KEYS = ("experiments", "scheduler")
 DATASET_KEYWORDS = {k for keys in DATASET_KWARGS.values() for k in keys if k != "seed"}
 
@@ -191,6 +204,11 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
             f"got {list(grid) if isinstance(grid, dict) else grid!r}"
         )
     dataset_grid = _product(experiment.get("dataset_grid") or {}, f"{where}: dataset_grid")
+    every_seed = experiment.get("defaults_on_every_seed", False)
+    if not isinstance(every_seed, bool):
+        raise ValueError(
+            f"{where}: defaults_on_every_seed={every_seed!r} is not valid; expected true or false"
+        )
     configs = []
     for dataset_kwargs in dataset_grid:
         for loss in losses:
@@ -198,7 +216,8 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
                 point for point in _product(grid.get(loss, {}), f"{where}: grid[{loss!r}]") if point
             ]
             # the default: on every seed where nothing competes with it or it is the baseline
-            default_seeds = seeds if not points or loss == BASELINE else grid_seeds
+            alone = every_seed or not points or loss == BASELINE
+            default_seeds = seeds if alone else grid_seeds
             points = [({}, default_seeds)] + [(point, grid_seeds) for point in points]
             for point, point_seeds in points:
                 values = {

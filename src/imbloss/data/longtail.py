@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
 
 from imbloss.checks import check_bool, check_int, check_real
 from imbloss.data.base import PreparedData, TensorSplit
@@ -52,6 +51,10 @@ def prepare_digits(
     the control that separates "less data" from "a skewed prior".
     """
     check_bool("matched_balanced", matched_balanced)
+    # imported here: scikit-learn takes about 2 s to import, which every command line and
+    # every sweep worker of the names data would pay for nothing
+    from sklearn.datasets import load_digits
+
     digits = load_digits()
     features = torch.from_numpy(digits.data / 16.0).float()
     labels = torch.from_numpy(digits.target).long()
