@@ -204,10 +204,11 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
             f"got {list(grid) if isinstance(grid, dict) else grid!r}"
         )
     dataset_grid = _product(experiment.get("dataset_grid") or {}, f"{where}: dataset_grid")
-    every_seed = experiment.get("defaults_on_every_seed", False)
-    if not isinstance(every_seed, bool):
+    defaults_on_every_seed = experiment.get("defaults_on_every_seed", False)
+    if not isinstance(defaults_on_every_seed, bool):
         raise ValueError(
-            f"{where}: defaults_on_every_seed={every_seed!r} is not valid; expected true or false"
+            f"{where}: defaults_on_every_seed={defaults_on_every_seed!r} is not valid; "
+            "expected true or false"
         )
     configs = []
     for dataset_kwargs in dataset_grid:
@@ -216,8 +217,8 @@ def _expand_experiment(experiment: dict, where: str) -> list[TrainConfig]:
                 point for point in _product(grid.get(loss, {}), f"{where}: grid[{loss!r}]") if point
             ]
             # the default: on every seed where nothing competes with it or it is the baseline
-            alone = every_seed or not points or loss == BASELINE
-            default_seeds = seeds if alone else grid_seeds
+            on_every_seed = defaults_on_every_seed or not points or loss == BASELINE
+            default_seeds = seeds if on_every_seed else grid_seeds
             points = [({}, default_seeds)] + [(point, grid_seeds) for point in points]
             for point, point_seeds in points:
                 values = {
